@@ -1,0 +1,48 @@
+//! Shared fixtures for Colony's criterion benches (see `benches/benches/`).
+//! The fixtures are plain functions so the same inputs can be checked by
+//! unit tests and measured by the benches.
+
+#![forbid(unsafe_code)]
+
+use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
+use colony_core::{AgentId, MsgType, Priority, StandardChannel};
+
+/// Payload size of the fixture datagrams: a small status update.
+pub const FIXTURE_PAYLOAD_LEN: usize = 24;
+
+/// The header of a typical gossip datagram: a status update from agent 7.
+pub fn fixture_fields(seq: u16) -> HeaderFields {
+    HeaderFields {
+        msg_type: MsgType::Status,
+        priority: Priority::Background,
+        seq,
+        from: AgentId::from_index(7),
+        channel_hash: StandardChannel::Status.hash(),
+        timestamp_s: 1_800_000_000,
+        payload_len: FIXTURE_PAYLOAD_LEN as u16,
+        flags: Flags::NONE,
+        hops_remaining: 20,
+    }
+}
+
+/// A whole valid datagram with [`fixture_fields`] and a zero payload.
+pub fn fixture_datagram(seq: u16) -> Vec<u8> {
+    let mut buf = vec![0u8; HEADER_LEN + FIXTURE_PAYLOAD_LEN];
+    CompactHeader::new(fixture_fields(seq))
+        .encode_with_payload(&[0u8; FIXTURE_PAYLOAD_LEN], &mut buf)
+        .expect("the buffer is sized for the fixture");
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixture_datagram_is_valid() {
+        let bytes = fixture_datagram(1);
+        let (header, payload) = CompactHeader::parse(&bytes).unwrap();
+        assert_eq!(header.fields(), Some(fixture_fields(1)));
+        assert_eq!(payload.len(), FIXTURE_PAYLOAD_LEN);
+    }
+}
