@@ -266,6 +266,7 @@ impl CompactHeader {
     /// (the signature, if any, is neither; see [`CompactHeader::signature`]),
     /// without copying. Rules, checked in this order: length, version, reserved
     /// bits, type, priority, payload length.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<(&CompactHeader, &[u8]), HeaderError> {
         let Ok((header, rest)) = CompactHeader::ref_from_prefix(bytes) else {
             return Err(HeaderError::TooShort { len: bytes.len() });
@@ -276,6 +277,7 @@ impl CompactHeader {
 
     /// Checks every rule but the length, given the number of bytes that follow
     /// the header.
+    #[inline]
     pub fn validate(&self, bytes_after_header: usize) -> Result<(), HeaderError> {
         let flags = self.flags.get();
         let version = ((flags >> VERSION_SHIFT) & VERSION_MASK) as u8;
@@ -287,12 +289,12 @@ impl CompactHeader {
                 bits: flags & FLAG_BITS_RESERVED,
             });
         }
-        if MsgType::from_code(self.msg_type).is_none() {
+        if !MsgType::is_known_code(self.msg_type) {
             return Err(HeaderError::UnknownType {
                 code: self.msg_type,
             });
         }
-        if Priority::from_code(self.priority).is_none() {
+        if self.priority > Priority::Background.code() {
             return Err(HeaderError::InvalidPriority {
                 code: self.priority,
             });

@@ -28,6 +28,18 @@ macro_rules! msg_types {
             /// Every type, in code order.
             pub const ALL: &'static [MsgType] = &[$(MsgType::$variant),*];
 
+            /// Whether a wire code is assigned: one table load, for the
+            /// header validation on the hot path.
+            #[inline]
+            pub const fn is_known_code(code: u8) -> bool {
+                const KNOWN: [bool; 256] = {
+                    let mut table = [false; 256];
+                    $( table[$code] = true; )*
+                    table
+                };
+                KNOWN[code as usize]
+            }
+
             /// The type of a wire code, `None` for a code no range assigns.
             pub const fn from_code(code: u8) -> Option<Self> {
                 match code {
@@ -138,6 +150,10 @@ mod tests {
     fn every_code_round_trips_and_the_rest_are_unknown() {
         let mut known = 0;
         for code in 0..=u8::MAX {
+            assert_eq!(
+                MsgType::is_known_code(code),
+                MsgType::from_code(code).is_some()
+            );
             if let Some(t) = MsgType::from_code(code) {
                 assert_eq!(t.code(), code);
                 known += 1;
