@@ -24,7 +24,8 @@
 //! | 0      | [`Flags::ENCRYPTED`]: payload is encrypted                              |
 //! | 1      | [`Flags::COMPRESSED`]: payload is compressed                            |
 //! | 2      | [`Flags::SIGNED`]: a [`SIGNATURE_LEN`]-byte Ed25519 signature follows the payload |
-//! | 3–7    | reserved, must be zero                                                  |
+//! | 3      | [`Flags::DIRECT`]: addressed to the receiver only, never forwarded      |
+//! | 4–7    | reserved, must be zero                                                  |
 //! | 8–13   | hops remaining (0..=[`HOPS_MAX`]); a forwarder decrements, 0 is not forwarded |
 //! | 14–15  | protocol version, currently [`PROTOCOL_VERSION`]                        |
 //!
@@ -63,8 +64,8 @@ pub const SIGNATURE_LEN: usize = 64;
 /// Largest payload a header can describe (the `payload_len` field is a `u16`).
 pub const PAYLOAD_LEN_MAX: usize = u16::MAX as usize;
 
-const FLAG_BITS_LOW: u16 = 0b0000_0111;
-const FLAG_BITS_RESERVED: u16 = 0b1111_1000;
+const FLAG_BITS_LOW: u16 = 0b0000_1111;
+const FLAG_BITS_RESERVED: u16 = 0b1111_0000;
 const HOPS_SHIFT: u32 = 8;
 const HOPS_MASK: u16 = 0b0011_1111;
 const VERSION_SHIFT: u32 = 14;
@@ -83,6 +84,9 @@ impl Flags {
     pub const COMPRESSED: Flags = Flags(1 << 1);
     /// A [`SIGNATURE_LEN`]-byte signature follows the payload.
     pub const SIGNED: Flags = Flags(1 << 2);
+    /// Sent to one agent (direct send, request, response): delivered by the
+    /// receiver whatever its subscriptions, and never forwarded.
+    pub const DIRECT: Flags = Flags(1 << 3);
 
     /// Whether every bit of `other` is set in `self`.
     pub const fn contains(self, other: Flags) -> bool {
@@ -94,7 +98,7 @@ impl Flags {
         Flags(self.0 | other.0)
     }
 
-    /// The raw bits (only bits 0–2 can be set).
+    /// The raw bits (only bits 0–3 can be set).
     pub const fn bits(self) -> u16 {
         self.0
     }
@@ -413,6 +417,12 @@ impl CompactHeader {
         self.flags = U16::new(flags | (u16::from(hops.min(HOPS_MAX)) << HOPS_SHIFT));
     }
 
+    /// Sets `payload_len` (for encoders that write the payload in place
+    /// after the header).
+    pub fn set_payload_len(&mut self, payload_len: u16) {
+        self.payload_len = U16::new(payload_len);
+    }
+
     /// The decoded fields (`None` only on an unvalidated header).
     pub fn fields(&self) -> Option<HeaderFields> {
         Some(HeaderFields {
@@ -554,11 +564,11 @@ mod tests {
         );
 
         let mut bad = good.clone();
-        bad[31] |= 0b1000;
+        bad[31] |= 0b1_0000;
         bad[0] = 0x00;
         assert_eq!(
             CompactHeader::parse(&bad),
-            Err(HeaderError::ReservedBitsSet { bits: 0b1000 })
+            Err(HeaderError::ReservedBitsSet { bits: 0b1_0000 })
         );
 
         let mut bad = good.clone();

@@ -28,8 +28,8 @@ fn priority() -> impl Strategy<Value = Priority> {
 }
 
 fn flags() -> impl Strategy<Value = Flags> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(e, c, s)| {
-        let mut flags = Flags::NONE;
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(e, c, s, d)| {
+        let mut flags = if d { Flags::DIRECT } else { Flags::NONE };
         if e {
             flags = flags.union(Flags::ENCRYPTED);
         }

@@ -1,0 +1,432 @@
+//! Dissemination: the message store, gossip rounds and the strategies (push,
+//! pull, push-pull, the four rumor-mongering variants, PlumTree).
+
+use super::{CommandError, DropReason, Node, OwnHeader, Timer};
+use crate::address::Address;
+use crate::config::{LossOfInterest, Sampling, StopRule, Strategy};
+use crate::control::{CONTROL_LIST_MAX, Control};
+use crate::header::{CompactHeader, Flags};
+use crate::message::MessageId;
+use crate::payload::Payload;
+use crate::priority::Priority;
+use crate::time::Time;
+use zerocopy::FromBytes;
+
+/// Messages a node sends in answer to one pull request. A puller asks every
+/// round, so a few per request keep up with any realistic broadcast rate
+/// while one request cannot make a node send its whole store.
+const PULL_REPLY_MAX: usize = 8;
+
+/// Ids announced per IHAVE, and queued for the next announcement; beyond it
+/// the oldest queued id is not announced (peers repair it by pull or graft).
+const LAZY_QUEUE_MAX: usize = CONTROL_LIST_MAX;
+
+/// Ids a PlumTree node waits for after an IHAVE; beyond it new announcements
+/// are ignored until one resolves.
+const MISSING_MAX: usize = CONTROL_LIST_MAX;
+
+/// A message kept for forwarding and for answering pulls.
+#[derive(Clone, Debug)]
+pub(super) struct Stored {
+    key: u64,
+    received_at: Time,
+    /// The datagram as forwarded: hop count already decremented.
+    pub(super) bytes: Box<[u8]>,
+    /// Still being pushed (push rounds left, or rumor still interesting).
+    hot: bool,
+    /// Rounds pushed (push) or events towards losing interest (rumor).
+    count: u8,
+}
+
+impl Stored {
+    /// The message id, read from the stored header.
+    fn id(&self) -> MessageId {
+        let (header, _) =
+            CompactHeader::ref_from_prefix(&self.bytes[..]).expect("stored datagrams are valid");
+        MessageId::of(header)
+    }
+}
+
+/// A message announced by IHAVE and not yet received.
+#[derive(Clone, Debug)]
+pub(super) struct Missing<A> {
+    id: MessageId,
+    from: A,
+    deadline: Time,
+}
+
+impl<A: Address> Node<A> {
+    /// Originates a broadcast.
+    pub(super) fn broadcast(
+        &mut self,
+        now: Time,
+        channel_hash: u32,
+        priority: Priority,
+        payload: &Payload,
+    ) -> Result<MessageId, CommandError> {
+        let mut body = Vec::new();
+        payload.encode(&mut body).map_err(CommandError::Payload)?;
+        let hops = self.config.hops_initial;
+        let header = OwnHeader {
+            msg_type: payload.msg_type(),
+            channel_hash,
+            priority,
+            flags: Flags::NONE,
+            hops,
+        };
+        let (id, bytes) = self.encode_own(now, header, &body)?;
+        let key = self.key_of(&id);
+        self.seen.insert(key);
+        if hops > 0 {
+            // The origin forwards its own message like any relay, without
+            // decrementing: the first receivers see `hops_initial`.
+            self.store_message(now, key, bytes.into_boxed_slice());
+            if let Strategy::Plumtree { .. } = self.config.strategy {
+                self.eager_push(key, None);
+            }
+        }
+        Ok(id)
+    }
+
+    /// A new message that may travel further: keep it and (PlumTree) push it
+    /// on at once.
+    pub(super) fn relay(&mut self, now: Time, source: A, key: u64, id: MessageId, bytes: &[u8]) {
+        let mut forwarded: Box<[u8]> = bytes.into();
+        let (header, _) = CompactHeader::mut_from_prefix(&mut forwarded[..]).expect("validated");
+        header.set_hops_remaining(header.hops_remaining() - 1);
+        self.store_message(now, key, forwarded);
+        if let Strategy::Plumtree { .. } = self.config.strategy {
+            self.make_eager(source);
+            self.eager_push(key, Some(source));
+            if let Some(m) = self.membership.as_mut() {
+                m.missing.retain(|missing| missing.id != id);
+            }
+        }
+    }
+
+    fn store_message(&mut self, now: Time, key: u64, bytes: Box<[u8]>) {
+        if self.store.len() >= usize::from(self.config.store_max) {
+            self.store.remove(0);
+            self.stats.drop(DropReason::StoreEvicted);
+        }
+        let stored = Stored {
+            key,
+            received_at: now,
+            bytes,
+            hot: true,
+            count: 0,
+        };
+        crate::grow::push_tight(&mut self.store, stored);
+    }
+
+    /// A duplicate arrived from `source`.
+    pub(super) fn on_duplicate(&mut self, source: A, header: &CompactHeader) {
+        if header.flags().contains(Flags::DIRECT) {
+            return;
+        }
+        match self.config.strategy {
+            Strategy::Rumor {
+                loss: LossOfInterest::Feedback,
+                ..
+            } => {
+                let id = MessageId::of(header);
+                self.send_control(source, &Control::Feedback { id });
+            }
+            Strategy::Plumtree { .. } => {
+                let eager = self
+                    .membership
+                    .as_ref()
+                    .is_some_and(|m| !m.lazy.contains(&source));
+                if eager && self.active_view().contains(&source) {
+                    self.make_lazy(source);
+                    self.send_control(source, &Control::Prune);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Rumor feedback: a peer already knew a message we pushed.
+    pub(super) fn on_feedback(&mut self, id: &MessageId) {
+        let Strategy::Rumor {
+            loss: LossOfInterest::Feedback,
+            stop,
+            k,
+            ..
+        } = self.config.strategy
+        else {
+            return;
+        };
+        let key = self.key_of(id);
+        let Some(i) = self.store.iter().position(|s| s.key == key && s.hot) else {
+            return;
+        };
+        self.lose_interest_step(i, stop, k.get());
+    }
+
+    fn lose_interest_step(&mut self, i: usize, stop: StopRule, k: u8) {
+        let lose = match stop {
+            StopRule::Counter => {
+                self.store[i].count = self.store[i].count.saturating_add(1);
+                self.store[i].count >= k
+            }
+            StopRule::Coin => self.rng.chance(1, u64::from(k)),
+        };
+        if lose {
+            self.store[i].hot = false;
+        }
+    }
+
+    /// One gossip round.
+    pub(super) fn on_round(&mut self, now: Time) {
+        self.work_this_round = 0;
+        self.sends_this_round = 0;
+        self.drain_backlog(now);
+        self.expire_store(now);
+        match self.config.strategy {
+            Strategy::Push { fanout } => self.push_round(fanout.get()),
+            Strategy::Pull => self.pull_round(),
+            Strategy::PushPull { fanout } => {
+                self.push_round(fanout.get());
+                self.pull_round();
+            }
+            Strategy::Rumor {
+                fanout,
+                loss,
+                stop,
+                k,
+            } => self.rumor_round(fanout.get(), loss, stop, k.get()),
+            Strategy::Plumtree { .. } => self.announce_lazy(),
+        }
+        if self.config.sampling == Sampling::Views {
+            self.maintain_active_view();
+        }
+    }
+
+    fn expire_store(&mut self, now: Time) {
+        let ttl = self.config.message_ttl;
+        self.store.retain(|s| now.since(s.received_at) <= ttl);
+    }
+
+    fn send_budget_left(&self) -> bool {
+        self.sends_this_round < self.config.sends_per_round_max.get()
+    }
+
+    /// Sends stored message `i` to `fanout` random peers; false when the
+    /// round's send budget ran out first.
+    fn push_stored(&mut self, i: usize, fanout: u8) -> bool {
+        for _ in 0..fanout {
+            if !self.send_budget_left() {
+                return false;
+            }
+            let Some(peer) = self.random_peer(None) else {
+                return true;
+            };
+            let bytes = std::mem::take(&mut self.store[i].bytes);
+            self.send_bytes(peer, &bytes);
+            self.store[i].bytes = bytes;
+            self.sends_this_round += 1;
+        }
+        true
+    }
+
+    fn push_round(&mut self, fanout: u8) {
+        let rounds = self.config.push_rounds.get();
+        for i in 0..self.store.len() {
+            if !self.store[i].hot {
+                continue;
+            }
+            if !self.push_stored(i, fanout) {
+                return; // budget spent: the rest waits for the next round
+            }
+            let stored = &mut self.store[i];
+            stored.count = stored.count.saturating_add(1);
+            stored.hot = stored.count < rounds;
+        }
+    }
+
+    fn rumor_round(&mut self, fanout: u8, loss: LossOfInterest, stop: StopRule, k: u8) {
+        for i in 0..self.store.len() {
+            if !self.store[i].hot {
+                continue;
+            }
+            if !self.push_stored(i, fanout) {
+                return;
+            }
+            if loss == LossOfInterest::Blind {
+                self.lose_interest_step(i, stop, k);
+            }
+        }
+    }
+
+    fn pull_round(&mut self) {
+        if !self.send_budget_left() {
+            return;
+        }
+        let Some(peer) = self.random_peer(None) else {
+            return;
+        };
+        let known: Vec<MessageId> = self
+            .store
+            .iter()
+            .rev()
+            .take(CONTROL_LIST_MAX)
+            .map(Stored::id)
+            .collect();
+        self.send_control(peer, &Control::PullRequest { known });
+        self.sends_this_round += 1;
+    }
+
+    /// Answers a pull with what the requester lacks.
+    pub(super) fn on_pull_request(&mut self, source: A, known: &[MessageId]) {
+        let known_keys: Vec<u64> = known.iter().map(|id| self.key_of(id)).collect();
+        let mut sent = 0;
+        for i in (0..self.store.len()).rev() {
+            if sent == PULL_REPLY_MAX {
+                break;
+            }
+            if known_keys.contains(&self.store[i].key) {
+                continue;
+            }
+            let bytes = std::mem::take(&mut self.store[i].bytes);
+            self.send_bytes(source, &bytes);
+            self.store[i].bytes = bytes;
+            sent += 1;
+        }
+    }
+
+    // ---- PlumTree ----
+
+    fn eager_push(&mut self, key: u64, except: Option<A>) {
+        let Some(i) = self.store.iter().position(|s| s.key == key) else {
+            return;
+        };
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        let eager: Vec<A> = m
+            .active
+            .iter()
+            .copied()
+            .filter(|p| Some(*p) != except && !m.lazy.contains(p))
+            .collect();
+        let has_lazy = m
+            .active
+            .iter()
+            .any(|p| Some(*p) != except && m.lazy.contains(p));
+        if has_lazy && m.lazy_queue.len() < LAZY_QUEUE_MAX {
+            m.lazy_queue.push(self.store[i].id());
+        }
+        let bytes = std::mem::take(&mut self.store[i].bytes);
+        for peer in eager {
+            self.send_bytes(peer, &bytes);
+        }
+        self.store[i].bytes = bytes;
+        self.store[i].hot = false; // PlumTree pushes once, not per round
+    }
+
+    fn announce_lazy(&mut self) {
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        if m.lazy_queue.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut m.lazy_queue);
+        let lazy: Vec<A> = m
+            .active
+            .iter()
+            .copied()
+            .filter(|p| m.lazy.contains(p))
+            .collect();
+        for peer in lazy {
+            self.send_control(peer, &Control::IHave { ids: ids.clone() });
+        }
+    }
+
+    pub(super) fn on_ihave(&mut self, now: Time, source: A, ids: &[MessageId]) {
+        let Strategy::Plumtree { repair_after } = self.config.strategy else {
+            return;
+        };
+        for id in ids {
+            let key = self.key_of(id);
+            if self.seen.contains(key) {
+                continue;
+            }
+            let m = self.membership_state();
+            if m.missing.len() < MISSING_MAX && !m.missing.iter().any(|x| x.id == *id) {
+                m.missing.push(Missing {
+                    id: *id,
+                    from: source,
+                    deadline: now + repair_after,
+                });
+            }
+        }
+        self.arm_repair_timer();
+    }
+
+    fn arm_repair_timer(&mut self) {
+        let next = self
+            .membership
+            .as_ref()
+            .and_then(|m| m.missing.iter().map(|x| x.deadline).min());
+        match next {
+            Some(at) => self.timers.set(Timer::Repair, at),
+            None => self.timers.stop(Timer::Repair),
+        }
+    }
+
+    /// Asks for announced messages that did not arrive in time.
+    pub(super) fn on_repair_timer(&mut self, now: Time) {
+        let due: Vec<Missing<A>> = match self.membership.as_mut() {
+            Some(m) => {
+                let (due, waiting) = std::mem::take(&mut m.missing)
+                    .into_iter()
+                    .partition(|x| x.deadline <= now);
+                m.missing = waiting;
+                due
+            }
+            None => Vec::new(),
+        };
+        for missing in due {
+            if self.seen.contains(self.key_of(&missing.id)) {
+                continue;
+            }
+            self.make_eager(missing.from);
+            self.send_control(missing.from, &Control::Graft);
+            self.send_control(
+                missing.from,
+                &Control::IWant {
+                    ids: vec![missing.id],
+                },
+            );
+        }
+        self.arm_repair_timer();
+    }
+
+    pub(super) fn on_iwant(&mut self, source: A, ids: &[MessageId]) {
+        for id in ids.iter().take(PULL_REPLY_MAX) {
+            let key = self.key_of(id);
+            if let Some(i) = self.store.iter().position(|s| s.key == key) {
+                let bytes = std::mem::take(&mut self.store[i].bytes);
+                self.send_bytes(source, &bytes);
+                self.store[i].bytes = bytes;
+            }
+        }
+    }
+
+    pub(super) fn make_eager(&mut self, peer: A) {
+        if let Some(m) = self.membership.as_mut() {
+            m.lazy.retain(|p| *p != peer);
+        }
+    }
+
+    pub(super) fn make_lazy(&mut self, peer: A) {
+        if let Some(m) = self.membership.as_mut()
+            && m.active.contains(&peer)
+            && !m.lazy.contains(&peer)
+        {
+            m.lazy.push(peer);
+        }
+    }
+}

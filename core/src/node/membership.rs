@@ -1,0 +1,641 @@
+//! Membership under [`Sampling::Views`](crate::config::Sampling::Views):
+//! HyParView's active and passive views (join walks, neighbour requests,
+//! shuffles) and SWIM-style failure detection of the active view (probe,
+//! indirect probe, suspicion with incarnations, refutation, confirmation).
+//!
+//! Neither view ever exceeds its configured bound, so a node's membership
+//! state is O(log n) whatever the swarm size.
+
+use super::gossip::Missing;
+use super::{Event, Node, PeerChange, Timer};
+use crate::address::Address;
+use crate::control::{Control, MemberState};
+use crate::message::MessageId;
+use crate::rng::mix64;
+use crate::time::Time;
+
+/// Agents suspected at once; a further suspicion waits for a slot (the
+/// probe is repeated next period). Suspicions are rare and short-lived;
+/// 16 covers a node losing its whole active view with room.
+const SUSPECTS_MAX: usize = 16;
+
+/// Incarnation numbers remembered for agents that refuted a suspicion, so
+/// a later suspicion names the current incarnation (and can be refuted again).
+/// Oldest forgotten first; a forgotten agent is suspected at incarnation 0,
+/// which its next refutation corrects.
+const INCARNATIONS_MAX: usize = 16;
+
+/// Domain separator for membership-update keys in the duplicate filter.
+const MEMBER_UPDATE_DOMAIN: u64 = 0x6d65_6d62_6572_5f75;
+
+/// A probe in flight.
+#[derive(Clone, Debug)]
+struct Probe<A> {
+    target: A,
+    seq: u16,
+    acked: bool,
+}
+
+/// A suspected agent.
+#[derive(Clone, Debug)]
+struct Suspect<A> {
+    member: A,
+    incarnation: u32,
+    deadline: Time,
+}
+
+/// Membership and PlumTree link state of one node.
+#[derive(Clone, Debug)]
+pub(super) struct Membership<A> {
+    pub(super) active: Vec<A>,
+    pub(super) passive: Vec<A>,
+    /// Active neighbours PlumTree treats as lazy (IHAVE only).
+    pub(super) lazy: Vec<A>,
+    /// Ids to announce to lazy neighbours at the next round.
+    pub(super) lazy_queue: Vec<MessageId>,
+    /// Announced ids not yet received.
+    pub(super) missing: Vec<Missing<A>>,
+    probe: Option<Probe<A>>,
+    probe_cursor: usize,
+    suspects: Vec<Suspect<A>>,
+    /// Latest incarnations heard from refutations.
+    incarnations: Vec<(A, u32)>,
+    incarnation: u32,
+}
+
+impl<A> Default for Membership<A> {
+    fn default() -> Self {
+        Membership {
+            active: Vec::new(),
+            passive: Vec::new(),
+            lazy: Vec::new(),
+            lazy_queue: Vec::new(),
+            missing: Vec::new(),
+            probe: None,
+            probe_cursor: 0,
+            suspects: Vec::new(),
+            incarnations: Vec::new(),
+            incarnation: 0,
+        }
+    }
+}
+
+impl<A: Address> Membership<A> {
+    pub(super) fn heap_bytes(&self) -> usize {
+        (self.active.capacity() + self.passive.capacity() + self.lazy.capacity()) * size_of::<A>()
+            + self.lazy_queue.capacity() * size_of::<MessageId>()
+            + self.missing.capacity() * size_of::<Missing<A>>()
+            + self.suspects.capacity() * size_of::<Suspect<A>>()
+            + self.incarnations.capacity() * size_of::<(A, u32)>()
+    }
+
+    fn known_incarnation(&self, member: A) -> u32 {
+        self.incarnations
+            .iter()
+            .find(|(a, _)| *a == member)
+            .map_or(0, |(_, i)| *i)
+    }
+
+    fn learn_incarnation(&mut self, member: A, incarnation: u32) {
+        match self.incarnations.iter_mut().find(|(a, _)| *a == member) {
+            Some(entry) => entry.1 = entry.1.max(incarnation),
+            None => {
+                if self.incarnations.len() >= INCARNATIONS_MAX {
+                    self.incarnations.remove(0);
+                }
+                self.incarnations.push((member, incarnation));
+            }
+        }
+    }
+
+    fn forget(&mut self, peer: A) {
+        self.active.retain(|p| *p != peer);
+        self.passive.retain(|p| *p != peer);
+        self.lazy.retain(|p| *p != peer);
+        self.suspects.retain(|s| s.member != peer);
+        if self.probe.as_ref().is_some_and(|p| p.target == peer) {
+            self.probe = None;
+        }
+    }
+}
+
+impl<A: Address> Node<A> {
+    // ---- HyParView ----
+
+    pub(super) fn join(&mut self, contacts: Vec<A>) {
+        let first = contacts[0];
+        for contact in contacts {
+            self.add_passive(contact);
+        }
+        self.send_control(first, &Control::Join);
+    }
+
+    pub(super) fn on_join(&mut self, joiner: A) {
+        if joiner == self.addr {
+            return;
+        }
+        self.add_active(joiner);
+        self.send_control(joiner, &Control::NeighborReply { accepted: true });
+        let ttl = self.config.active_walk_len;
+        let others: Vec<A> = self
+            .active_view()
+            .iter()
+            .copied()
+            .filter(|p| *p != joiner)
+            .collect();
+        for peer in others {
+            self.send_control(peer, &Control::ForwardJoin { joiner, ttl });
+        }
+    }
+
+    pub(super) fn on_forward_join(&mut self, source: A, joiner: A, ttl: u8) {
+        if joiner == self.addr {
+            return;
+        }
+        if ttl == 0 || self.active_view().len() <= 1 {
+            self.accept_neighbor(joiner);
+            return;
+        }
+        if ttl == self.config.passive_walk_len {
+            self.add_passive(joiner);
+        }
+        let next = self.random_active_except(&[source, joiner]);
+        match next {
+            Some(next) => self.send_control(
+                next,
+                &Control::ForwardJoin {
+                    joiner,
+                    ttl: ttl - 1,
+                },
+            ),
+            None => self.accept_neighbor(joiner),
+        }
+    }
+
+    fn accept_neighbor(&mut self, peer: A) {
+        if !self.active_view().contains(&peer) {
+            self.add_active(peer);
+            self.send_control(peer, &Control::NeighborReply { accepted: true });
+        }
+    }
+
+    pub(super) fn on_neighbor(&mut self, source: A, high_priority: bool) {
+        let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
+        let accepted = self.active_view().contains(&source) || high_priority || !full;
+        if accepted {
+            self.add_active(source);
+        }
+        self.send_control(source, &Control::NeighborReply { accepted });
+    }
+
+    pub(super) fn on_neighbor_reply(&mut self, source: A, accepted: bool) {
+        if accepted {
+            self.add_active(source);
+        }
+    }
+
+    pub(super) fn on_disconnect(&mut self, source: A) {
+        if self.remove_active(source) {
+            self.add_passive(source);
+            self.events.push_back(Event::Peer {
+                peer: source,
+                change: PeerChange::Down,
+            });
+        }
+    }
+
+    pub(super) fn on_leave(&mut self, source: A) {
+        let known = self.active_view().contains(&source);
+        self.membership_state().forget(source);
+        if known {
+            self.events.push_back(Event::Peer {
+                peer: source,
+                change: PeerChange::Left,
+            });
+        }
+    }
+
+    pub(super) fn leave(&mut self) {
+        let active = self.active_view().to_vec();
+        for peer in active {
+            self.send_control(peer, &Control::Leave);
+        }
+    }
+
+    /// Adds `peer` to the active view, evicting a random member when full.
+    fn add_active(&mut self, peer: A) {
+        if peer == self.addr || self.active_view().contains(&peer) {
+            return;
+        }
+        let max = usize::from(self.config.active_view_max.get());
+        if self.active_view().len() >= max {
+            let victim_index = self.rng.index(self.active_view().len());
+            let victim = self.active_view()[victim_index];
+            self.remove_active(victim);
+            self.send_control(victim, &Control::Disconnect);
+            self.add_passive(victim);
+            self.events.push_back(Event::Peer {
+                peer: victim,
+                change: PeerChange::Down,
+            });
+        }
+        let m = self.membership_state();
+        m.passive.retain(|p| *p != peer);
+        m.active.push(peer);
+        self.events.push_back(Event::Peer {
+            peer,
+            change: PeerChange::Up,
+        });
+    }
+
+    fn remove_active(&mut self, peer: A) -> bool {
+        let Some(m) = self.membership.as_mut() else {
+            return false;
+        };
+        let before = m.active.len();
+        m.active.retain(|p| *p != peer);
+        m.lazy.retain(|p| *p != peer);
+        before != m.active.len()
+    }
+
+    fn add_passive(&mut self, peer: A) {
+        if peer == self.addr {
+            return;
+        }
+        let max = usize::from(self.config.passive_view_max.get());
+        let victim = {
+            let m = self.membership.get_or_insert_with(Box::default);
+            if m.active.contains(&peer) || m.passive.contains(&peer) {
+                return;
+            }
+            m.passive.len() >= max
+        };
+        if victim {
+            let i = self.rng.index(self.passive_view().len());
+            self.membership_state().passive.swap_remove(i);
+        }
+        self.membership_state().passive.push(peer);
+    }
+
+    pub(super) fn integrate_passive(&mut self, peers: &[A]) {
+        for peer in peers {
+            self.add_passive(*peer);
+        }
+    }
+
+    fn random_active_except(&mut self, exclude: &[A]) -> Option<A> {
+        let candidates: Vec<A> = self
+            .active_view()
+            .iter()
+            .copied()
+            .filter(|p| !exclude.contains(p))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        Some(candidates[self.rng.index(candidates.len())])
+    }
+
+    fn sample<T: Copy>(&mut self, items: &[T], k: usize) -> Vec<T> {
+        let mut pool = items.to_vec();
+        let mut out = Vec::with_capacity(k.min(pool.len()));
+        while out.len() < k && !pool.is_empty() {
+            let i = self.rng.index(pool.len());
+            out.push(pool.swap_remove(i));
+        }
+        out
+    }
+
+    /// Tops the active view up from the passive view: one request per round.
+    pub(super) fn maintain_active_view(&mut self) {
+        let max = usize::from(self.config.active_view_max.get());
+        if self.active_view().len() >= max || self.passive_view().is_empty() {
+            return;
+        }
+        let i = self.rng.index(self.passive_view().len());
+        let candidate = self.passive_view()[i];
+        let high_priority = self.active_view().is_empty();
+        self.send_control(candidate, &Control::Neighbor { high_priority });
+    }
+
+    pub(super) fn on_shuffle_timer(&mut self) {
+        let Some(target) = self.random_active_except(&[]) else {
+            return;
+        };
+        let (ka, kp) = self.config.shuffle_sample;
+        let active = self.active_view().to_vec();
+        let passive = self.passive_view().to_vec();
+        let mut peers = vec![self.addr];
+        peers.extend(self.sample(&active, usize::from(ka)));
+        peers.extend(self.sample(&passive, usize::from(kp)));
+        let ttl = self.config.passive_walk_len;
+        self.send_control(
+            target,
+            &Control::Shuffle {
+                origin: self.addr,
+                ttl,
+                peers,
+            },
+        );
+    }
+
+    pub(super) fn on_shuffle(&mut self, source: A, origin: A, ttl: u8, peers: Vec<A>) {
+        if origin == self.addr {
+            return;
+        }
+        let next = if ttl > 0 && self.active_view().len() > 1 {
+            self.random_active_except(&[source, origin])
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            self.send_control(
+                next,
+                &Control::Shuffle {
+                    origin,
+                    ttl: ttl - 1,
+                    peers,
+                },
+            );
+            return;
+        }
+        let passive = self.passive_view().to_vec();
+        let reply = self.sample(&passive, peers.len());
+        self.send_control(origin, &Control::ShuffleReply { peers: reply });
+        self.integrate_passive(&peers);
+    }
+
+    // ---- SWIM ----
+
+    pub(super) fn on_probe_timer(&mut self, now: Time) {
+        let unanswered = self
+            .membership
+            .as_mut()
+            .and_then(|m| m.probe.take())
+            .filter(|p| !p.acked)
+            .map(|p| p.target);
+        if let Some(target) = unanswered {
+            self.suspect(now, target, None);
+        }
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        if m.active.is_empty() {
+            return;
+        }
+        let target = m.active[m.probe_cursor % m.active.len()];
+        m.probe_cursor = m.probe_cursor.wrapping_add(1);
+        if m.suspects.iter().any(|s| s.member == target) {
+            return; // already suspected: its fate is the suspicion timer's
+        }
+        let seq = self.next_seq();
+        self.membership_state().probe = Some(Probe {
+            target,
+            seq,
+            acked: false,
+        });
+        self.send_control_with_seq(target, &Control::Ping { relay: None }, seq);
+        self.timers
+            .set(Timer::ProbeTimeout, now + self.config.probe_timeout);
+    }
+
+    pub(super) fn on_probe_timeout(&mut self) {
+        let Some(probe) = self.membership.as_ref().and_then(|m| m.probe.clone()) else {
+            return;
+        };
+        if probe.acked {
+            return;
+        }
+        let k = usize::from(self.config.indirect_probes);
+        let others: Vec<A> = self
+            .active_view()
+            .iter()
+            .copied()
+            .filter(|p| *p != probe.target)
+            .collect();
+        let helpers = self.sample(&others, k);
+        for helper in helpers {
+            self.send_control_with_seq(
+                helper,
+                &Control::PingReq {
+                    target: probe.target,
+                },
+                probe.seq,
+            );
+        }
+    }
+
+    pub(super) fn on_ping(&mut self, source: A, seq: u16, relay: Option<(A, u16)>) {
+        let ack = Control::Ack {
+            probe_seq: seq,
+            relay,
+            member: self.addr,
+        };
+        self.send_control(source, &ack);
+    }
+
+    pub(super) fn on_ping_req(&mut self, source: A, seq: u16, target: A) {
+        self.send_control(
+            target,
+            &Control::Ping {
+                relay: Some((source, seq)),
+            },
+        );
+    }
+
+    pub(super) fn on_ack(&mut self, probe_seq: u16, relay: Option<(A, u16)>, member: A) {
+        if let Some((requester, seq)) = relay {
+            self.send_control(
+                requester,
+                &Control::Ack {
+                    probe_seq: seq,
+                    relay: None,
+                    member,
+                },
+            );
+            return;
+        }
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        if let Some(probe) = m.probe.as_mut()
+            && probe.seq == probe_seq
+            && probe.target == member
+        {
+            probe.acked = true;
+        }
+    }
+
+    /// Starts a suspicion of `member` (at `incarnation` when known) and tells
+    /// the active view, including the suspect so that it can refute.
+    fn suspect(&mut self, now: Time, member: A, incarnation: Option<u32>) {
+        let deadline = now + self.config.suspicion_timeout;
+        let m = self.membership_state();
+        if m.suspects.iter().any(|s| s.member == member) || m.suspects.len() >= SUSPECTS_MAX {
+            return;
+        }
+        let incarnation = incarnation.unwrap_or_else(|| m.known_incarnation(member));
+        m.suspects.push(Suspect {
+            member,
+            incarnation,
+            deadline,
+        });
+        self.events.push_back(Event::Peer {
+            peer: member,
+            change: PeerChange::Suspected,
+        });
+        self.arm_suspicion_timer();
+        let update = Control::MemberUpdate {
+            member,
+            incarnation,
+            state: MemberState::Suspect,
+        };
+        self.seen
+            .insert(self.member_update_key(member, incarnation, MemberState::Suspect));
+        let mut targets = self.active_view().to_vec();
+        if !targets.contains(&member) {
+            targets.push(member);
+        }
+        for peer in targets {
+            self.send_control(peer, &update);
+        }
+    }
+
+    fn arm_suspicion_timer(&mut self) {
+        let next = self
+            .membership
+            .as_ref()
+            .and_then(|m| m.suspects.iter().map(|s| s.deadline).min());
+        match next {
+            Some(at) => self.timers.set(Timer::Suspicion, at),
+            None => self.timers.stop(Timer::Suspicion),
+        }
+    }
+
+    /// Confirms every suspect whose deadline passed.
+    pub(super) fn on_suspicion_timer(&mut self, now: Time) {
+        let due: Vec<Suspect<A>> = match self.membership.as_mut() {
+            Some(m) => {
+                let (due, waiting) = std::mem::take(&mut m.suspects)
+                    .into_iter()
+                    .partition(|s| s.deadline <= now);
+                m.suspects = waiting;
+                due
+            }
+            None => Vec::new(),
+        };
+        for suspect in due {
+            self.confirm_dead(suspect.member, suspect.incarnation, None);
+        }
+        self.arm_suspicion_timer();
+    }
+
+    fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>) {
+        let was_known =
+            self.active_view().contains(&member) || self.passive_view().contains(&member);
+        self.membership_state().forget(member);
+        if was_known {
+            self.events.push_back(Event::Peer {
+                peer: member,
+                change: PeerChange::Failed,
+            });
+        }
+        self.seen
+            .insert(self.member_update_key(member, incarnation, MemberState::Dead));
+        let update = Control::MemberUpdate {
+            member,
+            incarnation,
+            state: MemberState::Dead,
+        };
+        self.spread_update(&update, source);
+        self.maintain_active_view();
+    }
+
+    fn spread_update(&mut self, update: &Control<A>, except: Option<A>) {
+        let targets: Vec<A> = self
+            .active_view()
+            .iter()
+            .copied()
+            .filter(|p| Some(*p) != except)
+            .collect();
+        for peer in targets {
+            self.send_control(peer, update);
+        }
+    }
+
+    fn member_update_key(&self, member: A, incarnation: u32, state: MemberState) -> u64 {
+        let mut wire = [0u8; 16];
+        let len = A::WIRE_LEN.min(16);
+        let mut full = vec![0u8; A::WIRE_LEN];
+        member.write_wire(&mut full);
+        wire[..len].copy_from_slice(&full[..len]);
+        let a = u64::from_le_bytes(wire[..8].try_into().expect("8 bytes"));
+        let b = u64::from_le_bytes(wire[8..].try_into().expect("8 bytes"));
+        let tail = (u64::from(incarnation) << 8) | state as u64;
+        mix64(mix64(a ^ self.key_secret ^ MEMBER_UPDATE_DOMAIN) ^ b ^ mix64(tail))
+    }
+
+    pub(super) fn on_member_update(
+        &mut self,
+        now: Time,
+        source: A,
+        member: A,
+        incarnation: u32,
+        state: MemberState,
+    ) {
+        let key = self.member_update_key(member, incarnation, state);
+        if !self.seen.insert(key) {
+            return;
+        }
+        if member == self.addr {
+            let m = self.membership_state();
+            if state != MemberState::Alive && incarnation >= m.incarnation {
+                m.incarnation = incarnation + 1;
+                let incarnation = m.incarnation;
+                let refute = Control::MemberUpdate {
+                    member,
+                    incarnation,
+                    state: MemberState::Alive,
+                };
+                self.seen
+                    .insert(self.member_update_key(member, incarnation, MemberState::Alive));
+                self.spread_update(&refute, None);
+                if !self.active_view().contains(&source) {
+                    self.send_control(source, &refute);
+                }
+            }
+            return;
+        }
+        let update = Control::MemberUpdate {
+            member,
+            incarnation,
+            state,
+        };
+        match state {
+            MemberState::Suspect => {
+                let known =
+                    self.active_view().contains(&member) || self.passive_view().contains(&member);
+                if known {
+                    self.suspect(now, member, Some(incarnation));
+                }
+                self.spread_update(&update, Some(source));
+            }
+            MemberState::Alive => {
+                let m = self.membership_state();
+                m.learn_incarnation(member, incarnation);
+                let before = m.suspects.len();
+                m.suspects
+                    .retain(|s| !(s.member == member && s.incarnation < incarnation));
+                if m.suspects.len() != before {
+                    self.events.push_back(Event::Peer {
+                        peer: member,
+                        change: PeerChange::Alive,
+                    });
+                    self.arm_suspicion_timer();
+                }
+                self.spread_update(&update, Some(source));
+            }
+            MemberState::Dead => self.confirm_dead(member, incarnation, Some(source)),
+        }
+    }
+}

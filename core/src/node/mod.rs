@@ -1,0 +1,827 @@
+//! [`Node`]: one agent's protocol state machine, sans-IO.
+//!
+//! # Driving a node
+//!
+//! Methods come in four kinds (as in quinn-proto):
+//! - **getters** (`id`, `stats`, `active_view` …) read state;
+//! - [`Node::handle`] is the **only mutator**: it takes `now` and one
+//!   [`Input`] — a datagram received from a peer, a timeout, or an application
+//!   [`Command`];
+//! - **polls** drain what the node produced: [`Node::poll_transmit`] (datagrams
+//!   to send), [`Node::poll_event`] (deliveries, digests, peer changes,
+//!   responses), [`Node::poll_timeout`] (when to call `handle` with
+//!   [`Input::Timeout`] next; `None` = idle until input arrives).
+//!
+//! **Drain contract**: after every `handle`, the host drains `poll_transmit`
+//! until `None`, then `poll_event` until `None`, then reads `poll_timeout`,
+//! before it calls `handle` again. A host that skips a drain lets the outbox
+//! and event queue grow with every input. A timeout may be delivered late or
+//! early: `handle(now, Input::Timeout)` does what is due at `now` and nothing
+//! else.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use colony_core::node::{Command, Input, Node};
+//! use colony_core::{config::Config, rng::Rng, time::Time, AgentId};
+//!
+//! let config = Arc::new(Config::default());
+//! let mut node = Node::<u32>::new(AgentId::from_index(0), 0, config, Rng::from_seed(1));
+//! let now = Time::ZERO;
+//! node.handle(now, Input::Command(Command::Join { contacts: vec![1] })).unwrap();
+//! let mut buf = Vec::new();
+//! while let Some(to) = node.poll_transmit(&mut buf) {
+//!     assert_eq!(to, 1); // a JOIN for agent 1: hand `buf` to the network
+//! }
+//! while let Some(_event) = node.poll_event() {}
+//! assert!(node.poll_timeout().is_some());
+//! ```
+//!
+//! Agents exchange only bytes: a [`crate::header::CompactHeader`] and a payload.
+
+mod attention;
+mod gossip;
+mod membership;
+mod outbox;
+mod receive;
+mod stats;
+mod timers;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use core::fmt;
+use core::time::Duration;
+
+pub use attention::{DIGEST_KEYS_MAX, Digest, DigestCount};
+pub use stats::{DROP_REASONS, DropReason, NodeStats};
+
+use crate::address::Address;
+use crate::agent_id::AgentId;
+use crate::channel::{Channel, SubscribeError, SubscriptionTable};
+use crate::config::{Config, Sampling};
+use crate::control::Control;
+use crate::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields, PAYLOAD_LEN_MAX};
+use crate::id_set::IdSet;
+use crate::message::MessageId;
+use crate::msg_type::MsgType;
+use crate::payload::{Payload, PayloadError, Query, Response};
+use crate::priority::{AttentionMode, Disposition, Priority};
+use crate::rate::RateLimiter;
+use crate::rng::{Rng, mix64};
+use crate::time::Time;
+
+use attention::Attention;
+use gossip::Stored;
+use membership::Membership;
+use outbox::Outbox;
+use timers::{Timer, Timers};
+
+/// One input to [`Node::handle`].
+#[derive(Clone, Debug)]
+pub enum Input<'a, A> {
+    /// A datagram from `source` (the transport's sender address).
+    Datagram {
+        /// Who sent it (the forwarder, not necessarily the origin).
+        source: A,
+        /// The bytes, exactly as received.
+        bytes: &'a [u8],
+    },
+    /// The time from [`Node::poll_timeout`] (or any later time) was reached.
+    Timeout,
+    /// An application command.
+    Command(Command<A>),
+}
+
+/// What the application asks of its node.
+#[derive(Clone, Debug)]
+pub enum Command<A> {
+    /// Join the overlay through these contacts (seed agents).
+    Join {
+        /// Agents to ask; the first that answers admits us.
+        contacts: Vec<A>,
+    },
+    /// Broadcast to every subscriber of a channel.
+    Broadcast {
+        /// The channel's id.
+        channel_hash: u32,
+        /// Priority.
+        priority: Priority,
+        /// The payload (its type is the message type).
+        payload: Payload,
+    },
+    /// Send to one agent, whatever its subscriptions.
+    SendTo {
+        /// The receiver.
+        to: A,
+        /// The channel's id (for the receiver's bookkeeping).
+        channel_hash: u32,
+        /// Priority.
+        priority: Priority,
+        /// The payload.
+        payload: Payload,
+    },
+    /// Ask one agent a question; a [`Event::Response`] or
+    /// [`Event::RequestTimedOut`] follows.
+    Request {
+        /// The agent asked.
+        to: A,
+        /// The question.
+        query: Query,
+        /// How long to wait for the answer.
+        timeout: Duration,
+    },
+    /// Answer a [`Event::Query`].
+    Respond {
+        /// The asker.
+        to: A,
+        /// The query's sequence number.
+        reply_to_seq: u16,
+        /// The answer.
+        answer: String,
+    },
+    /// Deliver this channel from now on.
+    Subscribe(Channel),
+    /// Stop delivering this channel (it is still relayed).
+    Unsubscribe(Channel),
+    /// Change the attention mode.
+    SetAttention(AttentionMode),
+    /// Broadcast a status update on `_status`.
+    SetStatus(crate::payload::Status),
+    /// Move up to `max` queued messages from the inbox to events, most urgent first.
+    ReadInbox {
+        /// Most messages to read.
+        max: u16,
+    },
+    /// Leave gracefully: tell the neighbours, then ignore all input.
+    Leave,
+}
+
+/// What a successful [`Node::handle`] did, for commands that create something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Nothing to report.
+    Done,
+    /// A message was sent with this id (broadcast, send, response).
+    Sent(MessageId),
+    /// A request was sent; its answer will name this sequence number.
+    Requested(u16),
+}
+
+/// Why a command was refused. The node's state is unchanged in every case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    /// The payload cannot be encoded or is too long for one datagram.
+    Payload(PayloadError),
+    /// The subscription table refused the channel.
+    Subscribe(SubscribeError),
+    /// Already [`Config::requests_pending_max`] requests outstanding.
+    TooManyRequests,
+    /// The node has left.
+    NotRunning,
+    /// `Join` with no contact.
+    NoContacts,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Payload(e) => write!(f, "{e}"),
+            CommandError::Subscribe(e) => write!(f, "{e}"),
+            CommandError::TooManyRequests => write!(f, "too many outstanding requests"),
+            CommandError::NotRunning => write!(f, "the node has left"),
+            CommandError::NoContacts => write!(f, "join needs at least one contact"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// An application message as delivered to the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery<A> {
+    /// The message id.
+    pub id: MessageId,
+    /// The peer it arrived from.
+    pub source: A,
+    /// Its type.
+    pub msg_type: MsgType,
+    /// Its channel id.
+    pub channel_hash: u32,
+    /// Its priority.
+    pub priority: Priority,
+    /// Hops it travelled (1 = straight from the origin).
+    pub hops: u8,
+    /// Where the attention mode routed it.
+    pub disposition: Disposition,
+    /// When it was received.
+    pub received_at: Time,
+    /// The payload bytes (decode with [`Payload::decode`]); empty in a
+    /// [`Disposition::Queued`] or [`Disposition::Digest`] notice.
+    pub payload: Vec<u8>,
+}
+
+/// Why a peer's state changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerChange {
+    /// Added to the active view.
+    Up,
+    /// Removed from the active view (disconnect or replaced).
+    Down,
+    /// Suspected of having failed (SWIM).
+    Suspected,
+    /// Refuted a suspicion.
+    Alive,
+    /// Confirmed failed.
+    Failed,
+    /// Left gracefully.
+    Left,
+}
+
+/// What a node reports to its application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event<A> {
+    /// A message was received on a subscribed channel or sent to this agent.
+    /// Every first receipt produces one, whatever the disposition; only an
+    /// immediate delivery (or an inbox read) carries the payload.
+    Delivered(Delivery<A>),
+    /// A question to answer with [`Command::Respond`].
+    Query {
+        /// The asker.
+        from: A,
+        /// The query's sequence number (pass it back as `reply_to_seq`).
+        seq: u16,
+        /// The question.
+        query: Query,
+    },
+    /// The answer to a [`Command::Request`].
+    Response {
+        /// The request's sequence number.
+        request: u16,
+        /// The agent that answered.
+        from: A,
+        /// The answer.
+        answer: String,
+    },
+    /// No answer to a request before its timeout.
+    RequestTimedOut {
+        /// The request's sequence number.
+        request: u16,
+        /// The agent asked.
+        to: A,
+    },
+    /// The periodic digest.
+    Digest(Digest<A>),
+    /// A peer's state changed.
+    Peer {
+        /// The peer.
+        peer: A,
+        /// What happened.
+        change: PeerChange,
+    },
+}
+
+/// One agent.
+///
+/// Memory: at [`Config::large_scale`] a node is `size_of::<Node<u32>>()`
+/// bytes plus what [`Node::heap_bytes`] reports; the membership, attention and
+/// request state is allocated only once used. See the `memory` test.
+pub struct Node<A: Address> {
+    config: Arc<Config>,
+    id: AgentId,
+    addr: A,
+    rng: Rng,
+    /// Keys message ids into the duplicate filter, so that an attacker
+    /// cannot aim hash collisions at one node without knowing it.
+    key_secret: u64,
+    seq: u16,
+    running: bool,
+    subscriptions: SubscriptionTable,
+    seen: IdSet,
+    rate: RateLimiter,
+    timers: Timers,
+    store: Vec<Stored>,
+    work_this_round: u16,
+    sends_this_round: u16,
+    membership: Option<Box<Membership<A>>>,
+    attention: Option<Box<Attention<A>>>,
+    outbox: Outbox<A>,
+    events: VecDeque<Event<A>>,
+    stats: NodeStats,
+}
+
+impl<A: Address> fmt::Debug for Node<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stream of the node's RNG used for its private hash key, distinct from the
+/// stream used for sampling peers.
+const KEY_SECRET_STREAM: u64 = 0x6b65_795f_7365_6372;
+
+impl<A: Address> Node<A> {
+    /// A node with identity `id`, reachable at `addr`. Its first round starts
+    /// one gossip interval after the first call to `handle`.
+    ///
+    /// # Panics
+    /// When `config` fails [`Config::validate`], or asks for uniform sampling
+    /// with an address type that has no dense numbering: both are programming
+    /// errors of the host, not input.
+    pub fn new(id: AgentId, addr: A, config: Arc<Config>, mut rng: Rng) -> Self {
+        if let Err(why) = config.validate() {
+            panic!("invalid node config: {why}");
+        }
+        if matches!(config.sampling, Sampling::Uniform { .. }) {
+            assert!(
+                A::from_dense_index(0).is_some(),
+                "uniform sampling needs dense addresses"
+            );
+        }
+        let key_secret = mix64(rng.next_u64() ^ KEY_SECRET_STREAM);
+        Node {
+            id,
+            addr,
+            rng,
+            key_secret,
+            seq: 0,
+            running: true,
+            subscriptions: SubscriptionTable::default(),
+            seen: IdSet::with_capacity(config.dedup_capacity),
+            rate: RateLimiter::new(config.rate_per_s, config.rate_burst, config.rate_table_max),
+            timers: Timers::default(),
+            store: Vec::new(),
+            work_this_round: 0,
+            sends_this_round: 0,
+            membership: None,
+            attention: None,
+            outbox: Outbox::default(),
+            events: VecDeque::new(),
+            stats: NodeStats::default(),
+            config,
+        }
+    }
+
+    // ---- getters ----
+
+    /// This agent's id.
+    pub fn id(&self) -> AgentId {
+        self.id
+    }
+
+    /// This agent's address.
+    pub fn addr(&self) -> A {
+        self.addr
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    /// Whether the node still runs (has not left).
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// The active view (empty under uniform sampling).
+    pub fn active_view(&self) -> &[A] {
+        self.membership.as_ref().map_or(&[], |m| &m.active)
+    }
+
+    /// The passive view.
+    pub fn passive_view(&self) -> &[A] {
+        self.membership.as_ref().map_or(&[], |m| &m.passive)
+    }
+
+    /// The subscriptions.
+    pub fn subscriptions(&self) -> &SubscriptionTable {
+        &self.subscriptions
+    }
+
+    /// The attention mode.
+    pub fn attention_mode(&self) -> AttentionMode {
+        self.attention
+            .as_ref()
+            .map_or(self.config.attention, |a| a.mode)
+    }
+
+    /// Messages held in the inbox.
+    pub fn inbox_len(&self) -> usize {
+        self.attention.as_ref().map_or(0, |a| a.inbox.len())
+    }
+
+    /// Datagrams waiting for the next round's work budget.
+    pub fn backlog_len(&self) -> usize {
+        self.attention.as_ref().map_or(0, |a| a.backlog.len())
+    }
+
+    /// Messages kept for forwarding.
+    pub fn store_len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Ids remembered for duplicate suppression.
+    pub fn seen_len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Outstanding requests.
+    pub fn requests_pending(&self) -> usize {
+        self.attention.as_ref().map_or(0, |a| a.requests.len())
+    }
+
+    /// Heap bytes this node holds (excluding the shared config).
+    pub fn heap_bytes(&self) -> usize {
+        self.subscriptions.heap_bytes()
+            + self.seen.heap_bytes()
+            + self.rate.heap_bytes()
+            + self.store.capacity() * size_of::<Stored>()
+            + self.store.iter().map(|s| s.bytes.len()).sum::<usize>()
+            + self
+                .membership
+                .as_ref()
+                .map_or(0, |m| size_of::<Membership<A>>() + m.heap_bytes())
+            + self
+                .attention
+                .as_ref()
+                .map_or(0, |a| size_of::<Attention<A>>() + a.heap_bytes())
+            + self.outbox.heap_bytes()
+            + self.events.capacity() * size_of::<Event<A>>()
+    }
+
+    // ---- the mutator ----
+
+    /// Handles one input at time `now` (never earlier than a previous call's).
+    /// Only commands can fail; bad datagrams are dropped and counted in
+    /// [`Node::stats`].
+    pub fn handle(&mut self, now: Time, input: Input<'_, A>) -> Result<Handled, CommandError> {
+        if self.timers.get(Timer::Round) == Time::NEVER && self.running {
+            self.start_timers(now);
+        }
+        match input {
+            Input::Datagram { source, bytes } => {
+                self.stats.datagrams_received += 1;
+                if self.running {
+                    self.on_datagram(now, source, bytes);
+                } else {
+                    self.stats.drop(DropReason::NotRunning);
+                }
+                Ok(Handled::Done)
+            }
+            Input::Timeout => {
+                if self.running {
+                    self.on_timeout(now);
+                }
+                Ok(Handled::Done)
+            }
+            Input::Command(command) => {
+                if !self.running {
+                    return Err(CommandError::NotRunning);
+                }
+                self.on_command(now, command)
+            }
+        }
+    }
+
+    // ---- polls ----
+
+    /// The next datagram to send: its bytes replace `buf`'s contents and its
+    /// destination is returned. `None` when nothing is left.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<A> {
+        self.outbox.pop(buf)
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event<A>> {
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            // Events are rare per node and drained at once: holding the
+            // queue's allocation between them would cost every idle node.
+            self.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// When `handle(_, Input::Timeout)` is due next; `None` when idle.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.running {
+            self.timers.next()
+        } else {
+            None
+        }
+    }
+
+    /// Datagrams waiting in the outbox.
+    pub fn transmits_pending(&self) -> usize {
+        self.outbox.len()
+    }
+
+    // ---- internals shared by the submodules ----
+
+    fn start_timers(&mut self, now: Time) {
+        let c = Arc::clone(&self.config);
+        self.timers.set(Timer::Round, now + c.gossip_interval);
+        self.timers.set(Timer::Digest, now + c.digest_interval);
+        if c.sampling == Sampling::Views {
+            self.timers.set(Timer::Shuffle, now + c.shuffle_interval);
+            if c.failure_detection {
+                self.timers.set(Timer::Probe, now + c.probe_interval);
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, now: Time) {
+        if self.timers.is_due(Timer::Round, now) {
+            self.timers
+                .set(Timer::Round, now + self.config.gossip_interval);
+            self.on_round(now);
+        }
+        if self.timers.is_due(Timer::Shuffle, now) {
+            self.timers
+                .set(Timer::Shuffle, now + self.config.shuffle_interval);
+            self.on_shuffle_timer();
+        }
+        if self.timers.is_due(Timer::Probe, now) {
+            self.timers
+                .set(Timer::Probe, now + self.config.probe_interval);
+            self.on_probe_timer(now);
+        }
+        if self.timers.is_due(Timer::ProbeTimeout, now) {
+            self.timers.stop(Timer::ProbeTimeout);
+            self.on_probe_timeout();
+        }
+        if self.timers.is_due(Timer::Suspicion, now) {
+            self.on_suspicion_timer(now);
+        }
+        if self.timers.is_due(Timer::Request, now) {
+            self.on_request_timer(now);
+        }
+        if self.timers.is_due(Timer::Repair, now) {
+            self.on_repair_timer(now);
+        }
+        if self.timers.is_due(Timer::Digest, now) {
+            self.timers
+                .set(Timer::Digest, now + self.config.digest_interval);
+            self.on_digest_timer(now);
+        }
+    }
+
+    fn on_command(&mut self, now: Time, command: Command<A>) -> Result<Handled, CommandError> {
+        match command {
+            Command::Join { contacts } => {
+                if contacts.is_empty() {
+                    return Err(CommandError::NoContacts);
+                }
+                self.join(contacts);
+                Ok(Handled::Done)
+            }
+            Command::Broadcast {
+                channel_hash,
+                priority,
+                payload,
+            } => self
+                .broadcast(now, channel_hash, priority, &payload)
+                .map(Handled::Sent),
+            Command::SetStatus(status) => {
+                let channel = crate::channel::StandardChannel::Status;
+                self.broadcast(
+                    now,
+                    channel.hash(),
+                    channel.default_priority(),
+                    &Payload::Status(status),
+                )
+                .map(Handled::Sent)
+            }
+            Command::SendTo {
+                to,
+                channel_hash,
+                priority,
+                payload,
+            } => self
+                .send_direct(now, to, channel_hash, priority, &payload)
+                .map(Handled::Sent),
+            Command::Request { to, query, timeout } => self.request(now, to, query, timeout),
+            Command::Respond {
+                to,
+                reply_to_seq,
+                answer,
+            } => {
+                let payload = Payload::Response(Response {
+                    reply_to_seq,
+                    answer,
+                });
+                let hash = crate::channel::StandardChannel::Presence.hash();
+                self.send_direct(now, to, hash, Priority::Normal, &payload)
+                    .map(Handled::Sent)
+            }
+            Command::Subscribe(channel) => {
+                self.subscriptions
+                    .subscribe(&channel)
+                    .map_err(CommandError::Subscribe)?;
+                Ok(Handled::Done)
+            }
+            Command::Unsubscribe(channel) => {
+                self.subscriptions.unsubscribe(&channel);
+                Ok(Handled::Done)
+            }
+            Command::SetAttention(mode) => {
+                self.attention_state().mode = mode;
+                Ok(Handled::Done)
+            }
+            Command::ReadInbox { max } => {
+                self.read_inbox(max);
+                Ok(Handled::Done)
+            }
+            Command::Leave => {
+                self.leave();
+                self.running = false;
+                Ok(Handled::Done)
+            }
+        }
+    }
+
+    /// Unix second of `now` for headers.
+    fn unix_s(&self, now: Time) -> u32 {
+        let secs = u64::from(self.config.epoch_unix_s) + now.as_secs();
+        u32::try_from(secs).unwrap_or(u32::MAX)
+    }
+
+    fn next_seq(&mut self) -> u16 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// The duplicate-filter key of a message id: a keyed mix of its bytes.
+    #[inline]
+    fn message_key(&self, from: &[u8; 16], timestamp_s: u32, seq: u16) -> u64 {
+        let hi = u64::from_le_bytes(from[..8].try_into().expect("8 bytes"));
+        let lo = u64::from_le_bytes(from[8..].try_into().expect("8 bytes"));
+        let tail = (u64::from(timestamp_s) << 16) | u64::from(seq);
+        mix64(mix64(hi ^ self.key_secret) ^ lo ^ mix64(tail))
+    }
+
+    fn key_of(&self, id: &MessageId) -> u64 {
+        self.message_key(id.from.as_bytes(), id.timestamp_s, id.seq)
+    }
+
+    /// Encodes an application datagram with a fresh id from this node.
+    fn encode_own(
+        &mut self,
+        now: Time,
+        header: OwnHeader,
+        payload: &[u8],
+    ) -> Result<(MessageId, Vec<u8>), CommandError> {
+        if payload.len() > PAYLOAD_LEN_MAX {
+            return Err(CommandError::Payload(PayloadError::TooLong(payload.len())));
+        }
+        let seq = self.next_seq();
+        let timestamp_s = self.unix_s(now);
+        let header = CompactHeader::new(HeaderFields {
+            msg_type: header.msg_type,
+            priority: header.priority,
+            seq,
+            from: self.id,
+            channel_hash: header.channel_hash,
+            timestamp_s,
+            payload_len: payload.len() as u16,
+            flags: header.flags,
+            hops_remaining: header.hops,
+        });
+        let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
+        header
+            .encode_with_payload(payload, &mut bytes)
+            .expect("sized for header and payload");
+        Ok((
+            MessageId {
+                from: self.id,
+                timestamp_s,
+                seq,
+            },
+            bytes,
+        ))
+    }
+
+    /// Queues a control message to `to`.
+    fn send_control(&mut self, to: A, control: &Control<A>) {
+        let seq = self.next_seq();
+        self.send_control_with_seq(to, control, seq);
+    }
+
+    fn send_control_with_seq(&mut self, to: A, control: &Control<A>, seq: u16) {
+        let header = CompactHeader::new(HeaderFields {
+            msg_type: control.msg_type(),
+            priority: Priority::Critical,
+            seq,
+            from: self.id,
+            channel_hash: 0,
+            timestamp_s: 0,
+            payload_len: 0,
+            flags: Flags::DIRECT,
+            hops_remaining: 0,
+        });
+        let len = self.outbox.push(to, |out| {
+            let start = out.len();
+            out.resize(start + HEADER_LEN, 0);
+            control.encode(out);
+            let payload_len = out.len() - start - HEADER_LEN;
+            let mut header = header;
+            header.set_payload_len(payload_len as u16);
+            out[start..start + HEADER_LEN].copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
+        });
+        self.count_sent(len);
+    }
+
+    /// Queues ready datagram bytes to `to`.
+    fn send_bytes(&mut self, to: A, bytes: &[u8]) {
+        let len = self.outbox.push(to, |out| out.extend_from_slice(bytes));
+        self.count_sent(len);
+    }
+
+    fn count_sent(&mut self, len: usize) {
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += len as u64;
+    }
+
+    fn attention_state(&mut self) -> &mut Attention<A> {
+        let mode = self.config.attention;
+        self.attention
+            .get_or_insert_with(|| Box::new(Attention::new(mode)))
+    }
+
+    fn membership_state(&mut self) -> &mut Membership<A> {
+        self.membership.get_or_insert_with(Box::default)
+    }
+
+    /// A uniformly random peer other than this node and `exclude`, or
+    /// `None` when there is none.
+    fn random_peer(&mut self, exclude: Option<A>) -> Option<A> {
+        match self.config.sampling {
+            Sampling::Uniform { population } => {
+                // Draw among the n-1 others: skip over our own index. A draw
+                // equal to `exclude` is redrawn a bounded number of times.
+                let own = self.addr.dense_index()?;
+                let others = population.get().checked_sub(1).filter(|n| *n > 0)?;
+                for _ in 0..UNIFORM_DRAWS_MAX {
+                    let mut pick = self.rng.below(u64::from(others)) as u32;
+                    if pick >= own {
+                        pick += 1;
+                    }
+                    let peer = A::from_dense_index(pick)?;
+                    if Some(peer) != exclude {
+                        return Some(peer);
+                    }
+                }
+                None
+            }
+            Sampling::Views => {
+                let membership = self.membership.as_ref()?;
+                let candidates = membership
+                    .active
+                    .iter()
+                    .filter(|p| Some(**p) != exclude)
+                    .count();
+                if candidates == 0 {
+                    return None;
+                }
+                let nth = self.rng.index(candidates);
+                let membership = self.membership.as_ref()?;
+                membership
+                    .active
+                    .iter()
+                    .copied()
+                    .filter(|p| Some(*p) != exclude)
+                    .nth(nth)
+            }
+        }
+    }
+}
+
+/// Draws of a uniform peer before giving up when each draw hits the excluded
+/// peer (only likely with two or three agents).
+const UNIFORM_DRAWS_MAX: usize = 8;
+
+/// What the application chooses of an own message's header; the node fills
+/// in the id, timestamp and length.
+#[derive(Clone, Copy, Debug)]
+struct OwnHeader {
+    msg_type: MsgType,
+    channel_hash: u32,
+    priority: Priority,
+    flags: Flags,
+    hops: u8,
+}
+
+/// The priority order used for eviction: the least urgent first, then the
+/// oldest (lowest index) among equals.
+fn least_urgent_index<T>(items: &[T], priority: impl Fn(&T) -> Priority) -> Option<usize> {
+    let worst = items.iter().map(&priority).max()?;
+    items.iter().position(|item| priority(item) == worst)
+}

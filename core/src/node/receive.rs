@@ -1,0 +1,170 @@
+//! The receive path: validate, filter duplicates, budget, rate-limit, deliver,
+//! relay. The first four steps are the hot path the tick budget is about;
+//! they read the header in place and allocate nothing.
+
+use super::{DropReason, Event, Node};
+use crate::address::Address;
+use crate::control::Control;
+use crate::header::{CompactHeader, Flags};
+use crate::message::MessageId;
+use crate::msg_type::MsgType;
+use crate::payload::{Payload, Query, Response};
+use crate::rng::mix64;
+use crate::time::Time;
+
+/// Mixing constant that separates origin keys (rate limiting) from message
+/// keys (duplicate filter) drawn from the same secret.
+const ORIGIN_KEY_DOMAIN: u64 = 0x6f72_6967_696e_5f6b;
+
+impl<A: Address> Node<A> {
+    /// One datagram from `source`.
+    pub(super) fn on_datagram(&mut self, now: Time, source: A, bytes: &[u8]) {
+        let (header, payload) = match CompactHeader::parse(bytes) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                self.stats.drop(DropReason::of_header_error(&error));
+                return;
+            }
+        };
+        let Some(msg_type) = header.msg_type() else {
+            unreachable!("parse validated the type")
+        };
+        if !msg_type.is_application() {
+            match Control::<A>::decode(msg_type, payload) {
+                Some(control) => self.on_control(now, source, header.seq(), control),
+                None => self.stats.drop(DropReason::BadControl),
+            }
+            return;
+        }
+        let key = self.message_key(&header.from().0, header.timestamp_s(), header.seq());
+        if self.seen.contains(key) {
+            self.stats.drop(DropReason::Duplicate);
+            self.on_duplicate(source, header);
+            return;
+        }
+        if self.work_this_round >= self.config.work_per_round_max.get() {
+            let priority = header.priority().expect("parse validated the priority");
+            self.defer(source, priority, bytes);
+            return;
+        }
+        self.work_this_round += 1;
+        self.accept(now, source, key, header, msg_type, payload, bytes);
+    }
+
+    /// A new application message within the work budget.
+    #[allow(clippy::too_many_arguments)] // the parsed views of one datagram
+    fn accept(
+        &mut self,
+        now: Time,
+        source: A,
+        key: u64,
+        header: &CompactHeader,
+        msg_type: MsgType,
+        payload: &[u8],
+        bytes: &[u8],
+    ) {
+        self.seen.insert(key);
+        let age_s = self.unix_s(now).saturating_sub(header.timestamp_s());
+        if u64::from(age_s) > self.config.message_ttl.as_secs() {
+            self.stats.drop(DropReason::Expired);
+            return;
+        }
+        let origin_key =
+            mix64(key_of_origin(&header.from().0) ^ self.key_secret ^ ORIGIN_KEY_DOMAIN);
+        if !self.rate.allow(origin_key, now) {
+            self.stats.drop(DropReason::RateLimited);
+            return;
+        }
+        let direct = header.flags().contains(Flags::DIRECT);
+        let id = MessageId::of(header);
+        match msg_type {
+            MsgType::Query if direct => match Payload::decode(msg_type, payload) {
+                Ok(Payload::Query(query)) => self.on_query(source, header.seq(), query),
+                _ => self.stats.drop(DropReason::BadControl),
+            },
+            MsgType::Response if direct => match Payload::decode(msg_type, payload) {
+                Ok(Payload::Response(response)) => self.on_response(source, response),
+                _ => self.stats.drop(DropReason::BadControl),
+            },
+            _ => {
+                if direct || self.subscriptions.contains_hash(header.channel_hash()) {
+                    self.deliver(now, source, id, header, msg_type, payload, direct);
+                } else {
+                    self.stats.drop(DropReason::Unsubscribed);
+                }
+            }
+        }
+        if !direct && header.hops_remaining() > 0 {
+            self.relay(now, source, key, id, bytes);
+        }
+    }
+
+    fn on_query(&mut self, source: A, seq: u16, query: Query) {
+        self.stats.delivered += 1;
+        self.events.push_back(Event::Query {
+            from: source,
+            seq,
+            query,
+        });
+    }
+
+    fn on_response(&mut self, source: A, response: Response) {
+        let matched = self.attention.as_mut().and_then(|a| {
+            let i = a
+                .requests
+                .iter()
+                .position(|r| r.seq == response.reply_to_seq && r.to == source)?;
+            Some(a.requests.remove(i))
+        });
+        match matched {
+            Some(request) => {
+                self.stats.delivered += 1;
+                self.events.push_back(Event::Response {
+                    request: request.seq,
+                    from: source,
+                    answer: response.answer,
+                });
+            }
+            None => self.stats.drop(DropReason::UnmatchedResponse),
+        }
+    }
+
+    /// Dispatches a control message to membership or gossip.
+    fn on_control(&mut self, now: Time, source: A, seq: u16, control: Control<A>) {
+        match control {
+            Control::Join => self.on_join(source),
+            Control::ForwardJoin { joiner, ttl } => self.on_forward_join(source, joiner, ttl),
+            Control::Neighbor { high_priority } => self.on_neighbor(source, high_priority),
+            Control::NeighborReply { accepted } => self.on_neighbor_reply(source, accepted),
+            Control::Disconnect => self.on_disconnect(source),
+            Control::Shuffle { origin, ttl, peers } => self.on_shuffle(source, origin, ttl, peers),
+            Control::ShuffleReply { peers } => self.integrate_passive(&peers),
+            Control::Ping { relay } => self.on_ping(source, seq, relay),
+            Control::Ack {
+                probe_seq,
+                relay,
+                member,
+            } => self.on_ack(probe_seq, relay, member),
+            Control::PingReq { target } => self.on_ping_req(source, seq, target),
+            Control::MemberUpdate {
+                member,
+                incarnation,
+                state,
+            } => self.on_member_update(now, source, member, incarnation, state),
+            Control::Leave => self.on_leave(source),
+            Control::IHave { ids } => self.on_ihave(now, source, &ids),
+            Control::IWant { ids } => self.on_iwant(source, &ids),
+            Control::Graft => self.make_eager(source),
+            Control::Prune => self.make_lazy(source),
+            Control::PullRequest { known } => self.on_pull_request(source, &known),
+            Control::Feedback { id } => self.on_feedback(&id),
+        }
+    }
+}
+
+/// A stable 64-bit digest of an origin id (before keying).
+fn key_of_origin(from: &[u8; 16]) -> u64 {
+    let hi = u64::from_le_bytes(from[..8].try_into().expect("8 bytes"));
+    let lo = u64::from_le_bytes(from[8..].try_into().expect("8 bytes"));
+    mix64(hi) ^ lo
+}

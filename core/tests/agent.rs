@@ -1,0 +1,549 @@
+//! Behaviour of one agent and of small groups, driven by the test driver.
+
+mod driver;
+
+use std::num::{NonZeroU8, NonZeroU32};
+use std::time::Duration;
+
+use colony_core::channel::StandardChannel;
+use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
+use colony_core::header::Flags;
+use colony_core::message::{Message, MessageId};
+use colony_core::node::{Command, DropReason, Event, PeerChange};
+use colony_core::payload::{Payload, Query};
+use colony_core::priority::{AttentionMode, Disposition};
+use colony_core::time::Time;
+use colony_core::{AgentId, Priority};
+use driver::Net;
+
+fn nz(n: u8) -> NonZeroU8 {
+    NonZeroU8::new(n).unwrap()
+}
+
+fn uniform(n: u32, strategy: Strategy) -> Config {
+    Config {
+        strategy,
+        sampling: Sampling::Uniform {
+            population: NonZeroU32::new(n).unwrap(),
+        },
+        failure_detection: false,
+        ..Config::default()
+    }
+}
+
+/// A broadcast datagram from `origin` as it would arrive after one hop.
+fn datagram(
+    origin: u64,
+    seq: u16,
+    priority: Priority,
+    channel: StandardChannel,
+    now: Time,
+) -> Vec<u8> {
+    let message = Message {
+        id: MessageId {
+            from: AgentId::from_index(origin),
+            timestamp_s: Config::default().epoch_unix_s + now.as_secs() as u32,
+            seq,
+        },
+        priority,
+        channel_hash: channel.hash(),
+        hops_remaining: 10,
+        flags: Flags::NONE,
+        payload: Payload::App(vec![seq as u8; 8]),
+    };
+    let mut bytes = Vec::new();
+    message.encode(&mut bytes).unwrap();
+    bytes
+}
+
+fn broadcast_app(net: &mut Net, from: u32) -> MessageId {
+    let command = Command::Broadcast {
+        channel_hash: StandardChannel::Suggestions.hash(),
+        priority: Priority::Normal,
+        payload: Payload::App(b"hello swarm".to_vec()),
+    };
+    match net.command(from, command).unwrap() {
+        colony_core::node::Handled::Sent(id) => id,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn delivered_count(net: &Net, id: MessageId) -> usize {
+    net.nodes_with_event(|e| matches!(e, Event::Delivered(d) if d.id == id))
+        .len()
+}
+
+/// Broadcasts from node 0 and runs until every other node delivered or the
+/// virtual deadline passed; returns how many delivered.
+fn spread(net: &mut Net, deadline: Duration) -> usize {
+    let id = broadcast_app(net, 0);
+    let end = net.now + deadline;
+    while net.now < end && delivered_count(net, id) < net.nodes.len() - 1 {
+        net.run_for(Duration::from_millis(200));
+    }
+    delivered_count(net, id)
+}
+
+const GROUP: u32 = 200;
+/// Virtual time a 200-agent broadcast may take: 30 rounds of 200 ms, twice
+/// what push with fanout 1 needs on average (log2 n + ln n ≈ 13 rounds).
+const SPREAD_DEADLINE: Duration = Duration::from_secs(6);
+
+#[test]
+fn push_reaches_every_node_of_a_200_node_group() {
+    let mut net = Net::new(GROUP, uniform(GROUP, Strategy::Push { fanout: nz(1) }), 1);
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+}
+
+#[test]
+fn pull_reaches_every_node_of_a_200_node_group() {
+    let mut net = Net::new(GROUP, uniform(GROUP, Strategy::Pull), 2);
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+}
+
+#[test]
+fn push_pull_reaches_every_node_of_a_200_node_group() {
+    let mut net = Net::new(
+        GROUP,
+        uniform(GROUP, Strategy::PushPull { fanout: nz(1) }),
+        3,
+    );
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+}
+
+#[test]
+fn every_rumor_mongering_variant_reaches_every_node_of_a_200_node_group() {
+    for loss in [LossOfInterest::Feedback, LossOfInterest::Blind] {
+        for stop in [StopRule::Counter, StopRule::Coin] {
+            let strategy = Strategy::Rumor {
+                fanout: nz(2),
+                loss,
+                stop,
+                k: nz(6),
+            };
+            let mut net = Net::new(GROUP, uniform(GROUP, strategy), 4);
+            assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199, "{loss:?} {stop:?}");
+        }
+    }
+}
+
+fn views(strategy: Strategy) -> Config {
+    Config {
+        strategy,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn plumtree_reaches_every_node_of_a_200_node_group_over_partial_views() {
+    let strategy = Strategy::Plumtree {
+        repair_after: Duration::from_millis(300),
+    };
+    let mut net = Net::new(GROUP, views(strategy), 5);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+    // A second broadcast travels the pruned tree: far fewer duplicates.
+    let duplicates_before: u64 = net
+        .nodes
+        .iter()
+        .map(|n| n.stats().drops_of(DropReason::Duplicate))
+        .sum();
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+    let duplicates_after: u64 = net
+        .nodes
+        .iter()
+        .map(|n| n.stats().drops_of(DropReason::Duplicate))
+        .sum();
+    assert!(
+        duplicates_after - duplicates_before < duplicates_before,
+        "first {duplicates_before}, second {}",
+        duplicates_after - duplicates_before
+    );
+}
+
+#[test]
+fn push_pull_reaches_every_node_of_a_200_node_group_over_partial_views() {
+    let mut net = Net::new(GROUP, views(Strategy::PushPull { fanout: nz(2) }), 6);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    for node in &net.nodes {
+        assert!(node.active_view().len() <= 5 && node.passive_view().len() <= 30);
+        assert!(
+            !node.active_view().is_empty(),
+            "{:?} is isolated",
+            node.id()
+        );
+    }
+    assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
+}
+
+fn single_node(config: Config) -> Net {
+    Net::new(2, config, 7)
+}
+
+#[test]
+fn a_duplicate_is_suppressed_and_counted() {
+    let mut net = single_node(uniform(2, Strategy::Push { fanout: nz(1) }));
+    let bytes = datagram(
+        9,
+        1,
+        Priority::Normal,
+        StandardChannel::Suggestions,
+        net.now,
+    );
+    net.inject(1, 0, &bytes);
+    net.inject(1, 0, &bytes);
+    let deliveries = net.events[0]
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Delivered(_)))
+        .count();
+    assert_eq!(deliveries, 1);
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::Duplicate), 1);
+}
+
+#[test]
+fn the_eleventh_message_from_one_peer_within_a_second_is_dropped_and_counted() {
+    let mut net = single_node(uniform(2, Strategy::Push { fanout: nz(1) }));
+    for seq in 1..=11 {
+        let bytes = datagram(
+            9,
+            seq,
+            Priority::Normal,
+            StandardChannel::Suggestions,
+            net.now,
+        );
+        net.inject(1, 0, &bytes);
+        // Eleven messages within 55 ms: a token bucket of 10 per second with
+        // a burst of 10 earns half a token meanwhile, so the 11th has none.
+        net.now = net.now + Duration::from_millis(5);
+    }
+    let deliveries = net.events[0]
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Delivered(_)))
+        .count();
+    assert_eq!(deliveries, 10);
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::RateLimited), 1);
+}
+
+#[test]
+fn the_inbox_at_capacity_evicts_the_lowest_priority() {
+    let config = Config {
+        inbox_max: 3,
+        rate_per_s: 0,
+        ..uniform(2, Strategy::Pull)
+    };
+    let mut net = single_node(config);
+    for seq in 1..=3 {
+        let bytes = datagram(
+            9,
+            seq,
+            Priority::Background,
+            StandardChannel::Status,
+            net.now,
+        );
+        net.inject(1, 0, &bytes);
+    }
+    let normal = datagram(
+        9,
+        4,
+        Priority::Normal,
+        StandardChannel::Suggestions,
+        net.now,
+    );
+    net.inject(1, 0, &normal);
+    assert_eq!(net.nodes[0].inbox_len(), 3);
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::InboxOverflow), 1);
+    net.command(0, Command::ReadInbox { max: 10 }).unwrap();
+    let read: Vec<u16> = net.events[0]
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Delivered(d) if !d.payload.is_empty() => Some(d.id.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(read, [4], "the queued Normal message is readable");
+    net.run_for(Duration::from_secs(61));
+    let digest = net.events[0].iter().find_map(|(_, e)| match e {
+        Event::Digest(d) => Some(d.clone()),
+        _ => None,
+    });
+    let digest = digest.expect("a digest within its 60 s period");
+    assert_eq!(digest.counts.len(), 1);
+    assert_eq!(
+        digest.counts[0].count, 2,
+        "the oldest Background was evicted"
+    );
+    assert_eq!(digest.samples[0].id.seq, 2);
+}
+
+fn disposition_of(net: &Net, seq: u16) -> Disposition {
+    net.events[0]
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::Delivered(d) if d.id.seq == seq => Some(d.disposition),
+            _ => None,
+        })
+        .expect("delivered")
+}
+
+#[test]
+fn critical_is_delivered_at_once_in_every_mode_and_minimal_digests_normal() {
+    for mode in [
+        AttentionMode::Realtime,
+        AttentionMode::Focused,
+        AttentionMode::Minimal,
+    ] {
+        let mut net = single_node(uniform(2, Strategy::Pull));
+        net.command(0, Command::SetAttention(mode)).unwrap();
+        let critical = datagram(9, 1, Priority::Critical, StandardChannel::Errors, net.now);
+        let normal = datagram(
+            9,
+            2,
+            Priority::Normal,
+            StandardChannel::Suggestions,
+            net.now,
+        );
+        net.inject(1, 0, &critical);
+        net.inject(1, 0, &normal);
+        assert_eq!(disposition_of(&net, 1), Disposition::Immediate, "{mode:?}");
+        let expected = match mode {
+            AttentionMode::Realtime => Disposition::Immediate,
+            AttentionMode::Focused => Disposition::Queued,
+            AttentionMode::Minimal => Disposition::Digest,
+        };
+        assert_eq!(disposition_of(&net, 2), expected, "{mode:?}");
+    }
+}
+
+#[test]
+fn an_unsubscribed_channel_is_relayed_but_not_delivered() {
+    let mut net = single_node(uniform(2, Strategy::Push { fanout: nz(1) }));
+    let debug = datagram(9, 1, Priority::Background, StandardChannel::Debug, net.now);
+    net.inject(1, 0, &debug);
+    assert!(
+        net.events[0]
+            .iter()
+            .all(|(_, e)| !matches!(e, Event::Delivered(_)))
+    );
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::Unsubscribed), 1);
+    assert_eq!(net.nodes[0].store_len(), 1, "kept for forwarding");
+}
+
+fn swim_config() -> Config {
+    Config {
+        strategy: Strategy::PushPull { fanout: nz(2) },
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_crashed_node_is_suspected_and_then_confirmed_dead() {
+    let mut net = Net::new(10, swim_config(), 8);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    let neighbours: Vec<u32> = (0..10)
+        .filter(|i| net.nodes[*i as usize].active_view().contains(&3))
+        .collect();
+    assert!(!neighbours.is_empty());
+    net.crash(3);
+    net.run_for(Duration::from_secs(15));
+    let suspected = net.nodes_with_event(|e| {
+        matches!(
+            e,
+            Event::Peer {
+                peer: 3,
+                change: PeerChange::Suspected
+            }
+        )
+    });
+    let failed = net.nodes_with_event(|e| {
+        matches!(
+            e,
+            Event::Peer {
+                peer: 3,
+                change: PeerChange::Failed
+            }
+        )
+    });
+    assert!(!suspected.is_empty(), "someone suspected the crashed node");
+    assert!(!failed.is_empty(), "and confirmed it dead");
+    for i in (0..10).filter(|i| *i != 3) {
+        assert!(
+            !net.nodes[i as usize].active_view().contains(&3),
+            "node {i} still has 3"
+        );
+    }
+}
+
+#[test]
+fn a_suspected_live_node_refutes() {
+    let mut net = Net::new(10, swim_config(), 9);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    // Node 5's acks are lost for two probe periods: it gets suspected, hears
+    // the suspicion and refutes with a higher incarnation.
+    let start = net.now;
+    net.filter = Some(Box::new(move |from, _to, bytes, now| {
+        let is_ack = bytes[0] == colony_core::MsgType::Ack.code();
+        !(from == 5 && is_ack && now < start + Duration::from_secs(2))
+    }));
+    net.run_for(Duration::from_secs(20));
+    let suspected = net.nodes_with_event(|e| {
+        matches!(
+            e,
+            Event::Peer {
+                peer: 5,
+                change: PeerChange::Suspected
+            }
+        )
+    });
+    let alive = net.nodes_with_event(|e| {
+        matches!(
+            e,
+            Event::Peer {
+                peer: 5,
+                change: PeerChange::Alive
+            }
+        )
+    });
+    let failed = net.nodes_with_event(|e| {
+        matches!(
+            e,
+            Event::Peer {
+                peer: 5,
+                change: PeerChange::Failed
+            }
+        )
+    });
+    assert!(!suspected.is_empty(), "node 5 was suspected");
+    assert!(!alive.is_empty(), "node 5 refuted");
+    assert!(
+        failed.is_empty(),
+        "node 5 was never declared dead: {failed:?}"
+    );
+}
+
+#[test]
+fn a_request_gets_its_response_or_a_timeout_when_the_peer_is_gone() {
+    let mut net = Net::new(3, uniform(3, Strategy::Pull), 10);
+    let query = Query {
+        question: "what fails?".into(),
+    };
+    let timeout = Duration::from_secs(2);
+    net.command(
+        0,
+        Command::Request {
+            to: 1,
+            query: query.clone(),
+            timeout,
+        },
+    )
+    .unwrap();
+    net.run_for(Duration::from_millis(20));
+    let seq = net.events[1]
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::Query {
+                from: 0,
+                seq,
+                query: q,
+            } if *q == query => Some(*seq),
+            _ => None,
+        })
+        .expect("node 1 got the query");
+    net.command(
+        1,
+        Command::Respond {
+            to: 0,
+            reply_to_seq: seq,
+            answer: "3 tests".into(),
+        },
+    )
+    .unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert!(
+        net.events[0].iter().any(
+            |(_, e)| matches!(e, Event::Response { from: 1, answer, .. } if answer == "3 tests")
+        )
+    );
+
+    net.crash(2);
+    net.command(
+        0,
+        Command::Request {
+            to: 2,
+            query,
+            timeout,
+        },
+    )
+    .unwrap();
+    net.run_for(Duration::from_secs(3));
+    assert!(
+        net.events[0]
+            .iter()
+            .any(|(_, e)| matches!(e, Event::RequestTimedOut { to: 2, .. }))
+    );
+    assert_eq!(net.nodes[0].requests_pending(), 0);
+}
+
+#[test]
+fn a_node_that_left_tells_its_neighbours_and_ignores_input() {
+    let mut net = Net::new(5, swim_config(), 11);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(3));
+    net.command(2, Command::Leave).unwrap();
+    net.run_for(Duration::from_secs(1));
+    assert!(!net.nodes[2].is_running());
+    assert!(
+        !net.nodes_with_event(|e| matches!(
+            e,
+            Event::Peer {
+                peer: 2,
+                change: PeerChange::Left
+            }
+        ))
+        .is_empty()
+    );
+    for i in [0usize, 1, 3, 4] {
+        assert!(!net.nodes[i].active_view().contains(&2));
+    }
+    assert!(net.command(2, Command::ReadInbox { max: 1 }).is_err());
+}
+
+#[test]
+fn work_beyond_the_round_budget_waits_in_the_backlog_most_urgent_first() {
+    let config = Config {
+        work_per_round_max: std::num::NonZeroU16::new(2).unwrap(),
+        rate_per_s: 0,
+        attention: AttentionMode::Realtime,
+        ..uniform(2, Strategy::Pull)
+    };
+    let mut net = single_node(config);
+    let priorities = [
+        Priority::Background,
+        Priority::Background,
+        Priority::Background,
+        Priority::Critical,
+    ];
+    for (i, priority) in priorities.into_iter().enumerate() {
+        let bytes = datagram(
+            9,
+            i as u16 + 1,
+            priority,
+            StandardChannel::Suggestions,
+            net.now,
+        );
+        net.inject(1, 0, &bytes);
+    }
+    assert_eq!(net.nodes[0].backlog_len(), 2);
+    net.run_for(Duration::from_millis(250));
+    let order: Vec<u16> = net.events[0]
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Delivered(d) => Some(d.id.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, [1, 2, 4, 3], "the Critical one jumps the queue");
+}
