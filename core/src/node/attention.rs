@@ -161,7 +161,7 @@ impl<A: Address> Node<A> {
 
     /// Keeps a datagram for the next round; at the bound the least urgent
     /// (the newest among equals) is dropped.
-    pub(super) fn defer(&mut self, source: A, priority: Priority, bytes: &[u8]) {
+    pub(super) fn defer(&mut self, now: Time, source: A, priority: Priority, bytes: &[u8]) {
         let backlog_max = usize::from(self.config.backlog_max);
         let attention = self.attention_state();
         if attention.backlog.len() >= backlog_max {
@@ -184,6 +184,7 @@ impl<A: Address> Node<A> {
             priority,
             bytes: bytes.into(),
         });
+        self.arm_round(now);
     }
 
     /// Processes waiting datagrams, most urgent (then oldest) first, within

@@ -39,6 +39,11 @@ pub(super) struct Stored {
 }
 
 impl Stored {
+    /// Still being pushed.
+    pub(super) fn is_hot(&self) -> bool {
+        self.hot
+    }
+
     /// The message id, read from the stored header.
     fn id(&self) -> MessageId {
         let (header, _) =
@@ -117,6 +122,7 @@ impl<A: Address> Node<A> {
             count: 0,
         };
         crate::grow::push_tight(&mut self.store, stored);
+        self.arm_round(now);
     }
 
     /// A duplicate arrived from `source`.

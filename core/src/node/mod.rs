@@ -58,7 +58,7 @@ pub use stats::{DROP_REASONS, DropReason, NodeStats};
 use crate::address::Address;
 use crate::agent_id::AgentId;
 use crate::channel::{Channel, SubscribeError, SubscriptionTable};
-use crate::config::{Config, Sampling};
+use crate::config::{Config, Sampling, Strategy};
 use crate::control::Control;
 use crate::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields, PAYLOAD_LEN_MAX};
 use crate::id_set::IdSet;
@@ -294,6 +294,7 @@ pub struct Node<A: Address> {
     /// cannot aim hash collisions at one node without knowing it.
     key_secret: u64,
     seq: u16,
+    started: bool,
     running: bool,
     subscriptions: SubscriptionTable,
     seen: IdSet,
@@ -347,6 +348,7 @@ impl<A: Address> Node<A> {
             rng,
             key_secret,
             seq: 0,
+            started: false,
             running: true,
             subscriptions: SubscriptionTable::default(),
             seen: IdSet::with_capacity(config.dedup_capacity),
@@ -463,7 +465,8 @@ impl<A: Address> Node<A> {
     /// Only commands can fail; bad datagrams are dropped and counted in
     /// [`Node::stats`].
     pub fn handle(&mut self, now: Time, input: Input<'_, A>) -> Result<Handled, CommandError> {
-        if self.timers.get(Timer::Round) == Time::NEVER && self.running {
+        if !self.started && self.running {
+            self.started = true;
             self.start_timers(now);
         }
         match input {
@@ -528,7 +531,7 @@ impl<A: Address> Node<A> {
 
     fn start_timers(&mut self, now: Time) {
         let c = Arc::clone(&self.config);
-        self.timers.set(Timer::Round, now + c.gossip_interval);
+        self.arm_round(now);
         self.timers.set(Timer::Digest, now + c.digest_interval);
         if c.sampling == Sampling::Views {
             self.timers.set(Timer::Shuffle, now + c.shuffle_interval);
@@ -538,11 +541,37 @@ impl<A: Address> Node<A> {
         }
     }
 
+    /// Whether the next gossip round has anything to do. An idle node
+    /// disarms its round timer: in a million-agent push, the agents that
+    /// have nothing to push cost no wake-ups at all.
+    fn round_needed(&self) -> bool {
+        let periodic = matches!(
+            self.config.strategy,
+            Strategy::Pull | Strategy::PushPull { .. }
+        ) || self.config.sampling == Sampling::Views;
+        periodic || self.store.iter().any(Stored::is_hot) || self.backlog_len() > 0
+    }
+
+    /// Arms the round timer at the next round boundary after `now`, unless
+    /// it is armed or nothing needs a round. Rounds fall on multiples of the
+    /// gossip interval from the host's time zero, so nodes started together
+    /// gossip in step, as in the textbook model.
+    fn arm_round(&mut self, now: Time) {
+        if self.timers.get(Timer::Round) != Time::NEVER || !self.round_needed() {
+            return;
+        }
+        let interval_ns = crate::time::duration_ns(self.config.gossip_interval);
+        let next = (now.as_ns() / interval_ns)
+            .saturating_add(1)
+            .saturating_mul(interval_ns);
+        self.timers.set(Timer::Round, Time::from_ns(next));
+    }
+
     fn on_timeout(&mut self, now: Time) {
         if self.timers.is_due(Timer::Round, now) {
-            self.timers
-                .set(Timer::Round, now + self.config.gossip_interval);
+            self.timers.stop(Timer::Round);
             self.on_round(now);
+            self.arm_round(now);
         }
         if self.timers.is_due(Timer::Shuffle, now) {
             self.timers

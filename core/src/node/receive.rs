@@ -44,7 +44,7 @@ impl<A: Address> Node<A> {
         }
         if self.work_this_round >= self.config.work_per_round_max.get() {
             let priority = header.priority().expect("parse validated the priority");
-            self.defer(source, priority, bytes);
+            self.defer(now, source, priority, bytes);
             return;
         }
         self.work_this_round += 1;
