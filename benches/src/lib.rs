@@ -4,8 +4,14 @@
 
 #![forbid(unsafe_code)]
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use colony_core::config::Config;
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
+use colony_sim::engine::{Broadcast, SimSpec, StopCondition};
+use colony_sim::network::{Latency, NetworkModel};
 
 /// Payload size of the fixture datagrams: a small status update.
 pub const FIXTURE_PAYLOAD_LEN: usize = 24;
@@ -32,6 +38,37 @@ pub fn fixture_datagram(seq: u16) -> Vec<u8> {
         .encode_with_payload(&[0u8; FIXTURE_PAYLOAD_LEN], &mut buf)
         .expect("the buffer is sized for the fixture");
     buf
+}
+
+/// The engine issue's benchmark run: `agents` agents, `uniform` sampling,
+/// push with fanout 1, one-way latency uniform in 1–5 ms, one broadcast from
+/// agent 0 at time zero, stopping at full coverage (or one virtual minute).
+pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
+    let population = NonZeroU32::new(agents.max(1)).expect("at least one agent");
+    SimSpec {
+        name: format!("scale-{agents}"),
+        agents,
+        seed,
+        node: Config::large_scale(population),
+        network: NetworkModel {
+            latency: Latency::Uniform {
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+            },
+            ..NetworkModel::constant(Duration::from_millis(1))
+        },
+        workload: vec![Broadcast {
+            at_ns: 0,
+            origin: 0,
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload_len: FIXTURE_PAYLOAD_LEN,
+        }],
+        stop: StopCondition {
+            duration_ns: 60_000_000_000,
+            at_full_coverage: true,
+        },
+    }
 }
 
 #[cfg(test)]

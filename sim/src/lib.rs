@@ -1,6 +1,29 @@
-//! Colony's hosts for the protocol core: the deterministic parallel fast
-//! engine, the turmoil host and the real-UDP host, plus faults, Byzantine
-//! wrappers, scenario loading and the `colony` command. These land with their
-//! issues; today the crate provides only the command's entry point.
+//! Colony's hosts for the protocol core. Today: the deterministic parallel
+//! fast engine ([`engine`]) and its network model ([`network`]). The turmoil
+//! and UDP hosts, faults, Byzantine wrappers and scenario loading land with
+//! their issues.
 
 #![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod link_rng;
+pub mod network;
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0
+/// where the platform does not report it.
+pub fn peak_rss_bytes() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}

@@ -1,0 +1,136 @@
+//! The report of one run, as written to `report.json`. The format is
+//! versioned: [`REPORT_SCHEMA_VERSION`] changes whenever a field changes
+//! meaning or disappears.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `report.json` format.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Delivery-latency percentiles, nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// One point of a coverage curve.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoveragePoint {
+    /// Virtual time since the broadcast, nanoseconds.
+    pub t_ns: u64,
+    /// Share of the eligible agents that delivered it by then (0..=1).
+    pub coverage: f64,
+}
+
+/// What happened to one broadcast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageReport {
+    /// Index in the workload.
+    pub index: usize,
+    /// Origin agent.
+    pub origin: u32,
+    /// Virtual time of the broadcast, nanoseconds.
+    pub sent_at_ns: u64,
+    /// Agents that should deliver it (live, honest, subscribed; origin excluded).
+    pub eligible: u64,
+    /// Agents that delivered it.
+    pub delivered: u64,
+    /// `delivered / eligible`.
+    pub coverage: f64,
+    /// Time from broadcast to 50% coverage, or null if never reached.
+    pub time_to_50pct_ns: Option<u64>,
+    /// Time to 90% coverage.
+    pub time_to_90pct_ns: Option<u64>,
+    /// Time to 99% coverage.
+    pub time_to_99pct_ns: Option<u64>,
+    /// Time to full coverage.
+    pub time_to_full_coverage_ns: Option<u64>,
+    /// Gossip rounds from broadcast to full coverage (where the strategy has rounds).
+    pub rounds_to_full: Option<u64>,
+    /// Largest hop count of any delivery.
+    pub last_delivery_hop: u8,
+    /// Coverage over time (a bounded number of points).
+    pub curve: Vec<CoveragePoint>,
+}
+
+/// Run-wide counters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Datagrams the agents sent.
+    pub datagrams_sent: u64,
+    /// Datagrams the network delivered (duplicates included).
+    pub datagrams_delivered: u64,
+    /// Datagrams the network lost.
+    pub datagrams_lost: u64,
+    /// Bytes the agents sent.
+    pub bytes_sent: u64,
+    /// Deliveries of application messages.
+    pub deliveries: u64,
+    /// Duplicates suppressed.
+    pub duplicates: u64,
+    /// Duplicates per delivery.
+    pub redundancy: f64,
+    /// Datagrams sent per agent.
+    pub datagrams_per_agent: f64,
+    /// Bytes sent per agent.
+    pub bytes_per_agent: f64,
+    /// Drops by reason (reason name → count), sorted by name.
+    pub drops: std::collections::BTreeMap<String, u64>,
+}
+
+/// The verdict of one `expect` of a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    /// What was expected, e.g. `coverage >= 1.0`.
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// The expected value, as text.
+    pub expected: String,
+    /// The measured value, as text.
+    pub actual: String,
+}
+
+/// Everything one run produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Agents simulated.
+    pub agents: u32,
+    /// Worker threads.
+    pub threads: usize,
+    /// Host: `fast`, `turmoil` or `udp`.
+    pub engine: String,
+    /// Hash of the run's schedule (hex); equal for equal scenario and seed.
+    pub trace_hash: String,
+    /// Virtual time simulated, nanoseconds.
+    pub virtual_time_ns: u64,
+    /// Wall-clock seconds the run took.
+    pub wall_seconds: f64,
+    /// Peak resident memory of the process, bytes (0 where unknown).
+    pub peak_rss_bytes: u64,
+    /// Inputs processed (datagrams, timeouts, commands).
+    pub events: u64,
+    /// `events / wall_seconds`.
+    pub events_per_second: f64,
+    /// One entry per broadcast.
+    pub messages: Vec<MessageReport>,
+    /// Counters.
+    pub totals: Totals,
+    /// Delivery latency over all broadcasts.
+    pub latency_ns: LatencySummary,
+    /// Verdicts of the scenario's expectations.
+    pub expectations: Vec<Expectation>,
+}

@@ -1,0 +1,248 @@
+//! The parallel phase: one chunk of agents handles its inputs of one window
+//! in time order and writes everything it produces into its own buffers.
+//! Nothing here reads another chunk's state, so chunks may run on any thread
+//! in any order without changing the result.
+
+use colony_core::message::MessageId;
+use colony_core::node::{Command, Event, Handled, Input, Node};
+use colony_core::payload::Payload;
+use colony_core::rng::mix64;
+use colony_core::time::Time;
+
+use super::inflight::InFlight;
+use super::{AgentSlot, Broadcast, NO_TIMEOUT};
+use crate::network::{Fate, NetworkModel};
+
+/// A workload command due in this window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DueCommand {
+    pub(crate) agent: u32,
+    pub(crate) at: u64,
+    pub(crate) index: u32,
+}
+
+/// What one chunk has to do in one window.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkWork {
+    pub(crate) records: Vec<InFlight>,
+    pub(crate) timers: Vec<u32>,
+    pub(crate) commands: Vec<DueCommand>,
+}
+
+impl ChunkWork {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.timers.is_empty() && self.commands.is_empty()
+    }
+}
+
+/// A delivery of an application message, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeliveryRecord {
+    pub(crate) id: MessageId,
+    pub(crate) at: u64,
+    pub(crate) hops: u8,
+}
+
+/// Everything one chunk produced in one window.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkOutput {
+    pub(crate) sent: Vec<InFlight>,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) deliveries: Vec<DeliveryRecord>,
+    pub(crate) broadcasts: Vec<(u32, MessageId)>,
+    pub(crate) timeouts: Vec<(u32, u64)>,
+    pub(crate) hash: u64,
+    pub(crate) inputs: u64,
+    pub(crate) lost: u64,
+}
+
+/// Read-only context shared by all chunks of a window.
+pub(crate) struct WindowContext<'a> {
+    pub(crate) seed: u64,
+    pub(crate) network: &'a NetworkModel,
+    pub(crate) workload: &'a [Broadcast],
+    pub(crate) window_end: u64,
+}
+
+#[inline]
+fn fold(hash: u64, value: u64) -> u64 {
+    mix64(hash.rotate_left(7) ^ value)
+}
+
+/// Kinds of input, in the order an agent handles inputs that share a time.
+const KIND_DATAGRAM: u64 = 0;
+const KIND_COMMAND: u64 = 1;
+const KIND_TIMER: u64 = 2;
+
+/// Runs one chunk: `nodes[i]` is agent `base + i`.
+pub(crate) fn run_chunk(
+    ctx: &WindowContext<'_>,
+    base: u32,
+    nodes: &mut [Node<u32>],
+    slots: &mut [AgentSlot],
+    window_bytes: &[u8],
+    mut work: ChunkWork,
+) -> ChunkOutput {
+    work.records.sort_unstable_by_key(InFlight::order_key);
+    work.timers.sort_unstable();
+    work.timers.dedup();
+    work.commands.sort_unstable();
+    let mut out = ChunkOutput::default();
+    let mut buf = Vec::new();
+    let (mut ri, mut ti, mut ci) = (0, 0, 0);
+    loop {
+        // The next agent with work: the smallest of the three cursors.
+        let next_agent = [
+            work.records.get(ri).map(|r| r.target),
+            work.timers.get(ti).copied(),
+            work.commands.get(ci).map(|c| c.agent),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(agent) = next_agent else { break };
+        let r_end = ri
+            + work.records[ri..]
+                .iter()
+                .take_while(|r| r.target == agent)
+                .count();
+        let c_end = ci
+            + work.commands[ci..]
+                .iter()
+                .take_while(|c| c.agent == agent)
+                .count();
+        if work.timers.get(ti) == Some(&agent) {
+            ti += 1;
+        }
+        let local = (agent - base) as usize;
+        run_agent(
+            ctx,
+            agent,
+            &mut nodes[local],
+            &mut slots[local],
+            window_bytes,
+            &work.records[ri..r_end],
+            &work.commands[ci..c_end],
+            &mut buf,
+            &mut out,
+        );
+        ri = r_end;
+        ci = c_end;
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)] // one agent's slice of the chunk's state
+fn run_agent(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    node: &mut Node<u32>,
+    slot: &mut AgentSlot,
+    window_bytes: &[u8],
+    records: &[InFlight],
+    commands: &[DueCommand],
+    buf: &mut Vec<u8>,
+    out: &mut ChunkOutput,
+) {
+    let (mut ri, mut ci) = (0, 0);
+    let timeout_before = slot.timeout;
+    loop {
+        let t_record = records.get(ri).map_or(NO_TIMEOUT, |r| r.at);
+        let t_command = commands.get(ci).map_or(NO_TIMEOUT, |c| c.at);
+        let t_timer = if slot.timeout < ctx.window_end {
+            slot.timeout
+        } else {
+            NO_TIMEOUT
+        };
+        let now = t_record.min(t_command).min(t_timer);
+        if now == NO_TIMEOUT {
+            break;
+        }
+        let time = Time::from_ns(now);
+        out.inputs += 1;
+        if t_record == now {
+            let r = records[ri];
+            ri += 1;
+            out.hash = fold(
+                out.hash,
+                fold(now, (u64::from(r.source) << 32) | u64::from(agent)) ^ KIND_DATAGRAM,
+            );
+            let bytes = &window_bytes[r.start as usize..(r.start + r.len) as usize];
+            let _ = node.handle(
+                time,
+                Input::Datagram {
+                    source: r.source,
+                    bytes,
+                },
+            );
+        } else if t_command == now {
+            let c = commands[ci];
+            ci += 1;
+            out.hash = fold(out.hash, fold(now, u64::from(c.index)) ^ KIND_COMMAND);
+            let b = &ctx.workload[c.index as usize];
+            let command = Command::Broadcast {
+                channel_hash: b.channel_hash,
+                priority: b.priority,
+                payload: Payload::App(vec![0; b.payload_len]),
+            };
+            if let Ok(Handled::Sent(id)) = node.handle(time, Input::Command(command)) {
+                out.broadcasts.push((c.index, id));
+            }
+        } else {
+            out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ KIND_TIMER);
+            let _ = node.handle(time, Input::Timeout);
+        }
+        drain(ctx, agent, now, node, slot, buf, out);
+    }
+    // The loop ran every timer of this window, so the new timeout is later.
+    if slot.timeout != timeout_before {
+        out.timeouts.push((agent, slot.timeout));
+    }
+}
+
+/// Moves a node's outputs into the chunk's buffers (the drain contract).
+fn drain(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    now: u64,
+    node: &mut Node<u32>,
+    slot: &mut AgentSlot,
+    buf: &mut Vec<u8>,
+    out: &mut ChunkOutput,
+) {
+    while let Some(target) = node.poll_transmit(buf) {
+        let seq = slot.sent;
+        slot.sent = slot.sent.wrapping_add(1);
+        let send = |latency_ns: u64, out: &mut ChunkOutput| {
+            let start = out.bytes.len() as u32;
+            out.bytes.extend_from_slice(buf);
+            out.sent.push(InFlight {
+                at: now + latency_ns,
+                target,
+                source: agent,
+                seq,
+                start,
+                len: buf.len() as u32,
+            });
+        };
+        match ctx.network.fate(ctx.seed, agent, target, seq) {
+            Fate::Lost => out.lost += 1,
+            Fate::Delivered(latency) => send(latency, out),
+            Fate::Duplicated(first, second) => {
+                send(first, out);
+                send(second, out);
+            }
+        }
+    }
+    while let Some(event) = node.poll_event() {
+        if let Event::Delivered(d) = event {
+            out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ u64::from(d.id.seq));
+            out.deliveries.push(DeliveryRecord {
+                id: d.id,
+                at: now,
+                hops: d.hops,
+            });
+        }
+    }
+    slot.timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
+}

@@ -1,0 +1,200 @@
+//! Run metrics, gathered at merge time in chunk order (so they cannot depend
+//! on thread scheduling): per broadcast, who delivered it when and after how
+//! many hops; delivery latency in an HDR histogram.
+
+use std::collections::BTreeMap;
+
+use colony_core::channel::StandardChannel;
+use colony_core::message::MessageId;
+use colony_reports::{
+    CoveragePoint, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport, Totals,
+};
+
+use super::SimSpec;
+use super::chunk::DeliveryRecord;
+
+/// Points kept per coverage curve in the report: enough for a smooth plot,
+/// small enough that a report with many messages stays readable.
+const CURVE_POINTS_MAX: usize = 64;
+
+#[derive(Debug)]
+struct MessageMetrics {
+    origin: u32,
+    scheduled_ns: u64,
+    id: Option<MessageId>,
+    eligible: u64,
+    times: Vec<u64>,
+    last_hop: u8,
+}
+
+impl MessageMetrics {
+    fn complete(&self) -> bool {
+        self.id.is_some() && self.times.len() as u64 >= self.eligible
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    messages: Vec<MessageMetrics>,
+    by_id: BTreeMap<MessageId, usize>,
+    deliveries: u64,
+    complete: usize,
+    latency: LatencyHistogram,
+}
+
+impl Metrics {
+    pub(crate) fn new(spec: &SimSpec) -> Self {
+        let messages = spec
+            .workload
+            .iter()
+            .map(|b| {
+                // Every agent but the origin subscribes to the default
+                // channels; others have no subscriber at start.
+                let subscribed = StandardChannel::from_hash(b.channel_hash)
+                    .is_some_and(|c| c.subscribed_by_default());
+                MessageMetrics {
+                    origin: b.origin,
+                    scheduled_ns: b.at_ns,
+                    id: None,
+                    eligible: if subscribed {
+                        u64::from(spec.agents) - 1
+                    } else {
+                        0
+                    },
+                    times: Vec::new(),
+                    last_hop: 0,
+                }
+            })
+            .collect();
+        Metrics {
+            messages,
+            by_id: BTreeMap::new(),
+            deliveries: 0,
+            complete: 0,
+            latency: LatencyHistogram::default(),
+        }
+    }
+
+    pub(crate) fn broadcast_sent(&mut self, index: usize, id: MessageId) {
+        self.by_id.insert(id, index);
+        let m = &mut self.messages[index];
+        m.id = Some(id);
+        if m.complete() {
+            self.complete += 1;
+        }
+    }
+
+    pub(crate) fn id_of(&self, index: usize) -> Option<MessageId> {
+        self.messages.get(index).and_then(|m| m.id)
+    }
+
+    pub(crate) fn delivered(&mut self, d: &DeliveryRecord) {
+        self.deliveries += 1;
+        let Some(&index) = self.by_id.get(&d.id) else {
+            return;
+        };
+        let m = &mut self.messages[index];
+        let was_complete = m.complete();
+        m.times.push(d.at);
+        m.last_hop = m.last_hop.max(d.hops);
+        self.latency.record(d.at.saturating_sub(m.scheduled_ns));
+        if !was_complete && m.complete() {
+            self.complete += 1;
+        }
+    }
+
+    pub(crate) fn deliveries(&self) -> u64 {
+        self.deliveries
+    }
+
+    pub(crate) fn all_complete(&self) -> bool {
+        self.complete == self.messages.len()
+    }
+
+    /// The report's message, totals and latency sections.
+    pub(crate) fn report(&self, round_ns: Option<u64>) -> RunReport {
+        let messages = self
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| message_report(i, m, round_ns))
+            .collect();
+        RunReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            scenario: String::new(),
+            seed: 0,
+            agents: 0,
+            threads: 0,
+            engine: String::new(),
+            trace_hash: String::new(),
+            virtual_time_ns: 0,
+            wall_seconds: 0.0,
+            peak_rss_bytes: 0,
+            events: 0,
+            events_per_second: 0.0,
+            messages,
+            totals: Totals {
+                deliveries: self.deliveries,
+                ..Totals::default()
+            },
+            latency_ns: self.latency.summary(),
+            expectations: Vec::new(),
+        }
+    }
+}
+
+fn message_report(index: usize, m: &MessageMetrics, round_ns: Option<u64>) -> MessageReport {
+    let mut times = m.times.clone();
+    times.sort_unstable();
+    let delivered = times.len() as u64;
+    let time_to = |share_num: u64, share_den: u64| -> Option<u64> {
+        if m.eligible == 0 {
+            return None;
+        }
+        let needed = (m.eligible * share_num).div_ceil(share_den).max(1);
+        times
+            .get(needed as usize - 1)
+            .map(|t| t.saturating_sub(m.scheduled_ns))
+    };
+    let full = time_to(1, 1);
+    let step = times.len().div_ceil(CURVE_POINTS_MAX).max(1);
+    let mut curve: Vec<CoveragePoint> = times
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) % step == 0 || i + 1 == times.len())
+        .map(|(i, t)| CoveragePoint {
+            t_ns: t.saturating_sub(m.scheduled_ns),
+            coverage: (i + 1) as f64 / m.eligible.max(1) as f64,
+        })
+        .collect();
+    curve.insert(
+        0,
+        CoveragePoint {
+            t_ns: 0,
+            coverage: 0.0,
+        },
+    );
+    MessageReport {
+        index,
+        origin: m.origin,
+        sent_at_ns: m.scheduled_ns,
+        eligible: m.eligible,
+        delivered,
+        coverage: if m.eligible == 0 {
+            1.0
+        } else {
+            delivered.min(m.eligible) as f64 / m.eligible as f64
+        },
+        time_to_50pct_ns: time_to(1, 2),
+        time_to_90pct_ns: time_to(9, 10),
+        time_to_99pct_ns: time_to(99, 100),
+        time_to_full_coverage_ns: full,
+        // Round boundaries crossed between the broadcast and the last
+        // delivery: rounds fall on multiples of the gossip interval.
+        rounds_to_full: full
+            .zip(round_ns)
+            .map(|(t, r)| (m.scheduled_ns + t) / r - m.scheduled_ns / r),
+        last_delivery_hop: m.last_hop,
+        curve,
+    }
+}

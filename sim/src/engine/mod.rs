@@ -1,0 +1,472 @@
+//! The fast engine: a deterministic, parallel discrete-event simulator that
+//! drives unmodified [`colony_core::Node`]s with bytes on the wire.
+//!
+//! # How it is parallel and deterministic
+//!
+//! Virtual time is cut into windows of `W` = the smallest link latency,
+//! aligned on multiples of `W`. A datagram sent in window `k` arrives in
+//! window `k+1` or later, so within a window agents are independent. Each
+//! step of [`Engine::run`] is a short list of named phases:
+//!
+//! 1. **find the next window** holding a datagram, a timer or a workload
+//!    command (empty time is skipped);
+//! 2. **take its inputs**, split by destination chunk (fixed ranges of
+//!    [`CHUNK_AGENTS`] agent ids — never one chunk per thread);
+//! 3. **run the agents** of each chunk in parallel (rayon); a chunk sorts its
+//!    inputs by (time, target, source, seq) and writes what its agents send,
+//!    deliver and schedule into its own buffers;
+//! 4. **merge** the chunk buffers in chunk order: datagrams into the windows
+//!    where they land (their fate and latency are a pure hash of seed,
+//!    endpoints and the sender's counter), timers into the timer wheel,
+//!    deliveries into the metrics, chunk hashes into the trace hash;
+//! 5. **check the stop condition** and report progress.
+//!
+//! No phase depends on which thread ran which chunk, so the trace hash is the
+//! same on any number of threads.
+
+mod chunk;
+mod inflight;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use colony_core::config::{Config, Strategy};
+use colony_core::message::MessageId;
+use colony_core::node::{DropReason, Input, Node};
+use colony_core::rng::{Rng, mix64};
+use colony_core::time::Time;
+use colony_core::{AgentId, Priority};
+use colony_reports::RunReport;
+use rayon::prelude::*;
+
+use crate::network::NetworkModel;
+use chunk::{ChunkOutput, ChunkWork, DueCommand, WindowContext, run_chunk};
+use inflight::InFlightQueue;
+use metrics::Metrics;
+
+/// Agents per chunk: the unit of parallel work. Fixed, so that the split —
+/// and therefore every merge order — does not depend on the thread count.
+/// 4,096 agents keep a chunk's nodes within a few MiB (cache-friendly) while
+/// a million agents still give 245 chunks to balance across threads.
+pub const CHUNK_AGENTS: usize = 4096;
+
+/// Marks "no timeout" in an agent's slot.
+pub(crate) const NO_TIMEOUT: u64 = u64::MAX;
+
+/// Stream of the per-agent RNGs (distinct from every link stream).
+const AGENT_RNG_STREAM: u64 = 0xa9e4_7000;
+
+/// One broadcast of the workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broadcast {
+    /// Virtual time of the broadcast, nanoseconds.
+    pub at_ns: u64,
+    /// The agent that broadcasts.
+    pub origin: u32,
+    /// Channel id.
+    pub channel_hash: u32,
+    /// Priority.
+    pub priority: Priority,
+    /// Payload bytes (an opaque application payload of this size).
+    pub payload_len: usize,
+}
+
+/// When a run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopCondition {
+    /// Virtual time limit, nanoseconds.
+    pub duration_ns: u64,
+    /// Stop as soon as every broadcast reached every eligible agent.
+    pub at_full_coverage: bool,
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct SimSpec {
+    /// Scenario name, for the report.
+    pub name: String,
+    /// Agents.
+    pub agents: u32,
+    /// Seed of every random decision.
+    pub seed: u64,
+    /// The node configuration all agents share.
+    pub node: Config,
+    /// The network.
+    pub network: NetworkModel,
+    /// Broadcasts, in any order.
+    pub workload: Vec<Broadcast>,
+    /// When to stop.
+    pub stop: StopCondition,
+}
+
+/// Why a spec cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecError {
+    /// No agents.
+    NoAgents,
+    /// The smallest link latency is zero: no parallel window exists.
+    ZeroLatency,
+    /// The node configuration is inconsistent.
+    Node(String),
+    /// A broadcast names an agent that does not exist.
+    UnknownOrigin {
+        /// Index of the broadcast.
+        index: usize,
+        /// The agent named.
+        origin: u32,
+    },
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecError::NoAgents => write!(f, "a run needs at least one agent"),
+            SpecError::ZeroLatency => {
+                write!(
+                    f,
+                    "the smallest link latency must be positive (it is the engine's window)"
+                )
+            }
+            SpecError::Node(why) => write!(f, "node configuration: {why}"),
+            SpecError::UnknownOrigin { index, origin } => {
+                write!(
+                    f,
+                    "broadcast {index} names agent {origin}, which does not exist"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The engine's per-agent bookkeeping next to the node.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AgentSlot {
+    /// The node's next timeout, or [`NO_TIMEOUT`].
+    pub(crate) timeout: u64,
+    /// Datagrams this agent sent: the `seq` of its link decisions.
+    pub(crate) sent: u32,
+}
+
+/// Progress of a run, for progress bars.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Virtual time reached, nanoseconds.
+    pub now_ns: u64,
+    /// Virtual time limit, nanoseconds.
+    pub until_ns: u64,
+    /// Deliveries so far.
+    pub deliveries: u64,
+    /// Datagrams in flight.
+    pub in_flight: u64,
+}
+
+/// A fast-engine run.
+pub struct Engine {
+    spec: SimSpec,
+    nodes: Vec<Node<u32>>,
+    slots: Vec<AgentSlot>,
+    window_ns: u64,
+    chunks: usize,
+    in_flight: InFlightQueue,
+    timer_wheel: BTreeMap<u64, Vec<u32>>,
+    /// Workload indices by window.
+    commands: BTreeMap<u64, Vec<u32>>,
+    metrics: Metrics,
+    trace: u64,
+    now_ns: u64,
+    events: u64,
+    lost: u64,
+}
+
+impl Engine {
+    /// Builds the agents of `spec`; every node's timers start at time zero.
+    pub fn new(spec: SimSpec) -> Result<Engine, SpecError> {
+        if spec.agents == 0 {
+            return Err(SpecError::NoAgents);
+        }
+        let window_ns = spec.network.latency_min().as_nanos() as u64;
+        if window_ns == 0 {
+            return Err(SpecError::ZeroLatency);
+        }
+        spec.node.validate().map_err(SpecError::Node)?;
+        for (index, b) in spec.workload.iter().enumerate() {
+            if b.origin >= spec.agents {
+                return Err(SpecError::UnknownOrigin {
+                    index,
+                    origin: b.origin,
+                });
+            }
+        }
+        let config = Arc::new(spec.node.clone());
+        let n = spec.agents as usize;
+        let mut nodes = Vec::with_capacity(n);
+        let mut slots = Vec::with_capacity(n);
+        let mut timer_wheel: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for agent in 0..spec.agents {
+            let rng = Rng::for_agent(spec.seed, AGENT_RNG_STREAM, u64::from(agent));
+            let mut node = Node::new(
+                AgentId::from_index(u64::from(agent)),
+                agent,
+                Arc::clone(&config),
+                rng,
+            );
+            let _ = node.handle(Time::ZERO, Input::Timeout);
+            let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
+            if timeout != NO_TIMEOUT {
+                timer_wheel
+                    .entry(timeout / window_ns)
+                    .or_default()
+                    .push(agent);
+            }
+            nodes.push(node);
+            slots.push(AgentSlot { timeout, sent: 0 });
+        }
+        let mut commands: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for (index, b) in spec.workload.iter().enumerate() {
+            commands
+                .entry(b.at_ns / window_ns)
+                .or_default()
+                .push(index as u32);
+        }
+        let chunks = n.div_ceil(CHUNK_AGENTS);
+        let metrics = Metrics::new(&spec);
+        Ok(Engine {
+            nodes,
+            slots,
+            window_ns,
+            chunks,
+            in_flight: InFlightQueue::new(chunks),
+            timer_wheel,
+            commands,
+            metrics,
+            trace: mix64(spec.seed ^ u64::from(spec.agents)),
+            now_ns: 0,
+            events: 0,
+            lost: 0,
+            spec,
+        })
+    }
+
+    /// The agents' nodes, indexed by agent.
+    pub fn nodes(&self) -> &[Node<u32>] {
+        &self.nodes
+    }
+
+    /// The parallel window, nanoseconds.
+    pub fn window_ns(&self) -> u64 {
+        self.window_ns
+    }
+
+    /// Runs to the stop condition on `threads` worker threads, calling
+    /// `progress` after every window, and returns the report.
+    pub fn run(&mut self, threads: usize, progress: &mut dyn FnMut(Progress)) -> RunReport {
+        let started = Instant::now();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .expect("a thread pool of a positive size");
+        while let Some(k) = self.next_window() {
+            if k.saturating_mul(self.window_ns) > self.spec.stop.duration_ns {
+                break;
+            }
+            self.step(k, &pool);
+            progress(Progress {
+                now_ns: self.now_ns,
+                until_ns: self.spec.stop.duration_ns,
+                deliveries: self.metrics.deliveries(),
+                in_flight: self.in_flight.len(),
+            });
+            if self.spec.stop.at_full_coverage && self.metrics.all_complete() {
+                break;
+            }
+        }
+        let wall = started.elapsed();
+        self.report(threads.max(1), wall.as_secs_f64())
+    }
+
+    /// Phase 1: the earliest window with a datagram, a timer or a command.
+    fn next_window(&self) -> Option<u64> {
+        [
+            self.in_flight.next_window(),
+            self.timer_wheel.keys().next().copied(),
+            self.commands.keys().next().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// One window: phases 2 to 4.
+    fn step(&mut self, k: u64, pool: &rayon::ThreadPool) {
+        let window_end = (k + 1) * self.window_ns;
+        let (bucket_bytes, works) = self.take_inputs(k);
+        let outputs = pool.install(|| self.run_agents(window_end, &bucket_bytes, works));
+        self.merge(k, outputs);
+        self.now_ns = window_end.min(self.spec.stop.duration_ns);
+    }
+
+    /// Phase 2: the window's datagrams, due timers and commands, per chunk.
+    fn take_inputs(&mut self, k: u64) -> (Vec<u8>, Vec<ChunkWork>) {
+        let bucket = self.in_flight.take(k);
+        let mut works: Vec<ChunkWork> = Vec::with_capacity(self.chunks);
+        let mut per_chunk = bucket.per_chunk;
+        per_chunk.resize_with(self.chunks, Vec::new);
+        for records in per_chunk {
+            works.push(ChunkWork {
+                records,
+                ..ChunkWork::default()
+            });
+        }
+        for agent in self.timer_wheel.remove(&k).unwrap_or_default() {
+            // Entries go stale when a timeout moves; the slot is the truth.
+            if self.slots[agent as usize].timeout / self.window_ns == k {
+                works[agent as usize / CHUNK_AGENTS].timers.push(agent);
+            }
+        }
+        for index in self.commands.remove(&k).unwrap_or_default() {
+            let b = &self.spec.workload[index as usize];
+            works[b.origin as usize / CHUNK_AGENTS]
+                .commands
+                .push(DueCommand {
+                    agent: b.origin,
+                    at: b.at_ns,
+                    index,
+                });
+        }
+        (bucket.bytes, works)
+    }
+
+    /// Phase 3: every chunk with work, in parallel.
+    fn run_agents(
+        &mut self,
+        window_end: u64,
+        bytes: &[u8],
+        works: Vec<ChunkWork>,
+    ) -> Vec<Option<ChunkOutput>> {
+        let ctx = WindowContext {
+            seed: self.spec.seed,
+            network: &self.spec.network,
+            workload: &self.spec.workload,
+            window_end,
+        };
+        self.nodes
+            .par_chunks_mut(CHUNK_AGENTS)
+            .zip(self.slots.par_chunks_mut(CHUNK_AGENTS))
+            .zip(works.into_par_iter())
+            .enumerate()
+            .map(|(c, ((nodes, slots), work))| {
+                if work.is_empty() {
+                    return None;
+                }
+                let base = (c * CHUNK_AGENTS) as u32;
+                Some(run_chunk(&ctx, base, nodes, slots, bytes, work))
+            })
+            .collect()
+    }
+
+    /// Phase 4: chunk outputs in chunk order.
+    fn merge(&mut self, k: u64, outputs: Vec<Option<ChunkOutput>>) {
+        let window_ns = self.window_ns;
+        let mut staging = self.in_flight.staging();
+        for (c, output) in outputs.into_iter().enumerate() {
+            let Some(out) = output else { continue };
+            self.trace = mix64(self.trace ^ mix64(k ^ ((c as u64) << 40)) ^ out.hash);
+            self.events += out.inputs;
+            self.lost += out.lost;
+            for record in &out.sent {
+                let bytes = &out.bytes[record.start as usize..(record.start + record.len) as usize];
+                staging.push(
+                    record.at / window_ns,
+                    record.target as usize / CHUNK_AGENTS,
+                    *record,
+                    bytes,
+                );
+            }
+            for (agent, timeout) in out.timeouts {
+                if timeout != NO_TIMEOUT {
+                    self.timer_wheel
+                        .entry(timeout / window_ns)
+                        .or_default()
+                        .push(agent);
+                }
+            }
+            for (index, id) in out.broadcasts {
+                self.metrics.broadcast_sent(index as usize, id);
+            }
+            for d in &out.deliveries {
+                self.metrics.delivered(d);
+            }
+        }
+    }
+
+    /// The report of the run so far.
+    fn report(&self, threads: usize, wall_seconds: f64) -> RunReport {
+        let mut stats_sum = colony_core::node::NodeStats::default();
+        for node in &self.nodes {
+            let s = node.stats();
+            stats_sum.datagrams_received += s.datagrams_received;
+            stats_sum.datagrams_sent += s.datagrams_sent;
+            stats_sum.bytes_sent += s.bytes_sent;
+            stats_sum.delivered += s.delivered;
+            for (total, n) in stats_sum.drops.iter_mut().zip(s.drops) {
+                *total += n;
+            }
+        }
+        let round_ns = match self.spec.node.strategy {
+            Strategy::Plumtree { .. } => None,
+            _ => Some(self.spec.node.gossip_interval.as_nanos() as u64),
+        };
+        let mut drops: BTreeMap<String, u64> = DropReason::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), stats_sum.drops_of(*r)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if self.lost > 0 {
+            drops.insert("network_loss".into(), self.lost);
+        }
+        let mut report = self.metrics.report(round_ns);
+        report.scenario = self.spec.name.clone();
+        report.seed = self.spec.seed;
+        report.agents = self.spec.agents;
+        report.threads = threads;
+        report.engine = "fast".into();
+        report.trace_hash = format!("{:016x}", self.trace);
+        report.virtual_time_ns = self.now_ns;
+        report.wall_seconds = wall_seconds;
+        report.peak_rss_bytes = crate::peak_rss_bytes();
+        report.events = self.events;
+        report.events_per_second = if wall_seconds > 0.0 {
+            self.events as f64 / wall_seconds
+        } else {
+            0.0
+        };
+        let n = f64::from(self.spec.agents);
+        let totals = &mut report.totals;
+        totals.datagrams_sent = stats_sum.datagrams_sent;
+        totals.datagrams_delivered = stats_sum.datagrams_received;
+        totals.datagrams_lost = self.lost;
+        totals.bytes_sent = stats_sum.bytes_sent;
+        totals.duplicates = stats_sum.drops_of(DropReason::Duplicate);
+        totals.redundancy = if totals.deliveries > 0 {
+            totals.duplicates as f64 / totals.deliveries as f64
+        } else {
+            0.0
+        };
+        totals.datagrams_per_agent = totals.datagrams_sent as f64 / n;
+        totals.bytes_per_agent = totals.bytes_sent as f64 / n;
+        totals.drops = drops;
+        report
+    }
+
+    /// The id of the `index`-th broadcast, once sent.
+    pub fn broadcast_id(&self, index: usize) -> Option<MessageId> {
+        self.metrics.id_of(index)
+    }
+}
+
+#[cfg(test)]
+mod tests;

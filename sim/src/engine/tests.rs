@@ -1,0 +1,134 @@
+//! Engine behaviour: determinism across thread counts, seeds that matter,
+//! and the textbook result for push gossip.
+
+use std::num::{NonZeroU8, NonZeroU32};
+use std::time::Duration;
+
+use colony_core::Priority;
+use colony_core::channel::StandardChannel;
+use colony_core::config::{Config, Sampling, Strategy};
+use colony_reports::RunReport;
+
+use super::{Broadcast, Engine, SimSpec, StopCondition};
+use crate::network::{Latency, NetworkModel, Ratio};
+
+const SECOND_NS: u64 = 1_000_000_000;
+
+fn push_spec(agents: u32, seed: u64) -> SimSpec {
+    SimSpec {
+        name: "test".into(),
+        agents,
+        seed,
+        node: Config {
+            sampling: Sampling::Uniform {
+                population: NonZeroU32::new(agents).unwrap(),
+            },
+            ..Config::large_scale(NonZeroU32::new(agents).unwrap())
+        },
+        network: NetworkModel {
+            latency: Latency::Uniform {
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+            },
+            ..NetworkModel::constant(Duration::from_millis(1))
+        },
+        workload: vec![Broadcast {
+            at_ns: 0,
+            origin: 0,
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload_len: 24,
+        }],
+        stop: StopCondition {
+            duration_ns: 60 * SECOND_NS,
+            at_full_coverage: true,
+        },
+    }
+}
+
+fn run(spec: SimSpec, threads: usize) -> RunReport {
+    Engine::new(spec).unwrap().run(threads, &mut |_| {})
+}
+
+#[test]
+fn one_and_four_threads_give_the_same_trace_hash_and_report() {
+    let mut spec = push_spec(10_000, 7);
+    spec.network.loss = Ratio::new(1, 50).unwrap();
+    spec.network.duplicate = Ratio::new(1, 100).unwrap();
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(1).unwrap(),
+    };
+    let one = run(spec.clone(), 1);
+    let four = run(spec, 4);
+    assert_eq!(one.trace_hash, four.trace_hash);
+    assert_eq!(one.messages, four.messages);
+    assert_eq!(one.totals, four.totals);
+    assert_eq!(one.events, four.events);
+}
+
+#[test]
+fn two_seeds_give_different_trace_hashes() {
+    let a = run(push_spec(2_000, 1), 2);
+    let b = run(push_spec(2_000, 2), 2);
+    assert_ne!(a.trace_hash, b.trace_hash);
+    assert_eq!(
+        a.trace_hash,
+        run(push_spec(2_000, 1), 2).trace_hash,
+        "and one seed repeats"
+    );
+}
+
+#[test]
+fn push_with_fanout_one_reaches_ten_thousand_agents_in_about_log2_n_plus_ln_n_rounds() {
+    // Pittel (1987): push gossip with fanout 1 informs all n agents in
+    // log2(n) + ln(n) + O(1) rounds; 22.5 at n = 10,000.
+    let n = 10_000f64;
+    let expected = n.log2() + n.ln();
+    let seeds = [1, 2, 3, 4, 5];
+    let mut total = 0u64;
+    for seed in seeds {
+        let report = run(push_spec(10_000, seed), 2);
+        let message = &report.messages[0];
+        assert_eq!(message.delivered, 9_999, "seed {seed}");
+        assert_eq!(message.coverage, 1.0);
+        total += message.rounds_to_full.expect("push has rounds");
+    }
+    let mean = total as f64 / seeds.len() as f64;
+    assert!(
+        (expected - 3.0..=expected + 3.0).contains(&mean),
+        "mean {mean} rounds, expected {expected:.1}"
+    );
+}
+
+#[test]
+fn lossy_push_pull_still_reaches_everyone_and_counts_its_losses() {
+    let mut spec = push_spec(5_000, 11);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(1).unwrap(),
+    };
+    spec.network.loss = Ratio::new(1, 10).unwrap();
+    let report = run(spec, 2);
+    assert_eq!(report.messages[0].coverage, 1.0);
+    let lost = report
+        .totals
+        .drops
+        .get("network_loss")
+        .copied()
+        .unwrap_or(0);
+    assert!(lost > 0 && lost == report.totals.datagrams_lost);
+    let sent = report.totals.datagrams_sent as f64;
+    assert!(
+        (0.08..0.12).contains(&(lost as f64 / sent)),
+        "{lost} of {sent}"
+    );
+}
+
+#[test]
+fn a_broadcast_nobody_subscribes_to_is_complete_at_once() {
+    let mut spec = push_spec(100, 3);
+    spec.workload[0].channel_hash = StandardChannel::Debug.hash();
+    spec.stop.duration_ns = 2 * SECOND_NS;
+    let report = run(spec, 1);
+    assert_eq!(report.messages[0].eligible, 0);
+    assert_eq!(report.messages[0].delivered, 0);
+}
