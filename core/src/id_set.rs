@@ -14,12 +14,20 @@ const LOAD_INVERSE: usize = 2;
 /// Smallest table allocated once the first key arrives.
 const SLOTS_MIN: usize = 4;
 
+/// Keys held inline, before any table is allocated: most nodes of a large
+/// run see one or two messages, and an inline key costs no allocation and no
+/// pointer chase on the hot path.
+const INLINE_KEYS: usize = 2;
+
 /// Key stored in place of 0, which marks an empty slot.
 const ZERO_KEY_STANDIN: u64 = 0x8000_0000_0000_0001;
 
 /// A bounded FIFO set of non-cryptographic message keys.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct IdSet {
+    /// The first keys, oldest first, while `slots` is empty.
+    inline: [u64; INLINE_KEYS],
+    inline_len: u8,
     slots: Vec<u64>,
     /// Keys in insertion order, as a ring once full.
     order: Vec<u64>,
@@ -37,6 +45,8 @@ impl IdSet {
     /// An empty set that remembers at most `capacity` keys.
     pub fn with_capacity(capacity: u32) -> Self {
         IdSet {
+            inline: [0; INLINE_KEYS],
+            inline_len: 0,
             slots: Vec::new(),
             order: Vec::new(),
             head: 0,
@@ -46,12 +56,16 @@ impl IdSet {
 
     /// Keys held.
     pub fn len(&self) -> usize {
-        self.order.len()
+        if self.slots.is_empty() {
+            usize::from(self.inline_len)
+        } else {
+            self.order.len()
+        }
     }
 
     /// Whether no key is held.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.len() == 0
     }
 
     /// The most keys it holds before forgetting the oldest.
@@ -69,10 +83,10 @@ impl IdSet {
     /// Whether `key` is held.
     #[inline]
     pub fn contains(&self, key: u64) -> bool {
-        if self.slots.is_empty() {
-            return false;
-        }
         let key = normalise(key);
+        if self.slots.is_empty() {
+            return self.inline[..usize::from(self.inline_len)].contains(&key);
+        }
         let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
@@ -93,6 +107,23 @@ impl IdSet {
         let key = normalise(key);
         if self.contains(key) {
             return false;
+        }
+        if self.slots.is_empty() {
+            let len = usize::from(self.inline_len);
+            if len < INLINE_KEYS.min(self.capacity as usize) {
+                self.inline[len] = key;
+                self.inline_len += 1;
+                return true;
+            }
+            if self.capacity as usize <= INLINE_KEYS {
+                // Full at an inline-sized capacity: forget the oldest.
+                self.inline.copy_within(1..len, 0);
+                self.inline[len - 1] = key;
+                return true;
+            }
+            // Spill the inline keys into the table.
+            self.order = self.inline[..len].to_vec();
+            self.inline_len = 0;
         }
         if self.order.len() == self.capacity as usize {
             let oldest = self.order[self.head as usize];

@@ -3,11 +3,12 @@
 //! and UDP hosts, faults, Byzantine wrappers and scenario loading land with
 //! their issues.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
 pub mod engine;
 pub mod link_rng;
 pub mod network;
+mod prefetch;
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0
 /// where the platform does not report it.

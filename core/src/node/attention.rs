@@ -29,10 +29,10 @@ pub(super) struct Held<A> {
 
 /// A datagram waiting for the next round's work budget.
 #[derive(Clone, Debug)]
-pub(super) struct Deferred<A> {
+pub(crate) struct Deferred<A> {
     source: A,
     priority: Priority,
-    bytes: Box<[u8]>,
+    pub(super) bytes: Box<[u8]>,
 }
 
 /// An outstanding request.
@@ -72,7 +72,6 @@ pub struct Digest<A> {
 pub(super) struct Attention<A> {
     pub(super) mode: AttentionMode,
     pub(super) inbox: Vec<Held<A>>,
-    pub(super) backlog: Vec<Deferred<A>>,
     pub(super) requests: Vec<PendingRequest<A>>,
 }
 
@@ -81,7 +80,6 @@ impl<A: Address> Attention<A> {
         Attention {
             mode,
             inbox: Vec::new(),
-            backlog: Vec::new(),
             requests: Vec::new(),
         }
     }
@@ -93,8 +91,6 @@ impl<A: Address> Attention<A> {
                 .iter()
                 .map(|h| h.delivery.payload.capacity())
                 .sum::<usize>()
-            + self.backlog.capacity() * size_of::<Deferred<A>>()
-            + self.backlog.iter().map(|d| d.bytes.len()).sum::<usize>()
             + self.requests.capacity() * size_of::<PendingRequest<A>>()
     }
 }
@@ -162,14 +158,12 @@ impl<A: Address> Node<A> {
     /// Keeps a datagram for the next round; at the bound the least urgent
     /// (the newest among equals) is dropped.
     pub(super) fn defer(&mut self, now: Time, source: A, priority: Priority, bytes: &[u8]) {
-        let backlog_max = usize::from(self.config.backlog_max);
-        let attention = self.attention_state();
-        if attention.backlog.len() >= backlog_max {
-            let worst = attention.backlog.iter().map(|d| d.priority).max();
+        if self.backlog.len() >= usize::from(self.config.backlog_max) {
+            let worst = self.backlog.iter().map(|d| d.priority).max();
             match worst {
                 Some(worst) if worst > priority => {
-                    let victim = attention.backlog.iter().rposition(|d| d.priority == worst);
-                    attention.backlog.remove(victim.expect("worst is present"));
+                    let victim = self.backlog.iter().rposition(|d| d.priority == worst);
+                    self.backlog.remove(victim.expect("worst is present"));
                 }
                 _ => {
                     self.stats.drop(DropReason::BacklogOverflow);
@@ -178,8 +172,7 @@ impl<A: Address> Node<A> {
             }
             self.stats.drop(DropReason::BacklogOverflow);
         }
-        let attention = self.attention_state();
-        attention.backlog.push(Deferred {
+        self.backlog.push(Deferred {
             source,
             priority,
             bytes: bytes.into(),
@@ -192,18 +185,15 @@ impl<A: Address> Node<A> {
     pub(super) fn drain_backlog(&mut self, now: Time) {
         let budget = self.config.work_per_round_max.get();
         while self.work_this_round < budget {
-            let Some(attention) = self.attention.as_mut() else {
+            let Some(best) = self.backlog.iter().map(|d| d.priority).min() else {
                 return;
             };
-            let Some(best) = attention.backlog.iter().map(|d| d.priority).min() else {
-                return;
-            };
-            let i = attention
+            let i = self
                 .backlog
                 .iter()
                 .position(|d| d.priority == best)
                 .expect("present");
-            let deferred = attention.backlog.remove(i);
+            let deferred = self.backlog.remove(i);
             self.on_datagram(now, deferred.source, &deferred.bytes);
         }
     }

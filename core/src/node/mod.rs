@@ -303,6 +303,8 @@ pub struct Node<A: Address> {
     store: Vec<Stored>,
     work_this_round: u16,
     sends_this_round: u16,
+    /// Datagrams waiting for the next round's work budget.
+    backlog: Vec<attention::Deferred<A>>,
     membership: Option<Box<Membership<A>>>,
     attention: Option<Box<Attention<A>>>,
     outbox: Outbox<A>,
@@ -357,6 +359,7 @@ impl<A: Address> Node<A> {
             store: Vec::new(),
             work_this_round: 0,
             sends_this_round: 0,
+            backlog: Vec::new(),
             membership: None,
             attention: None,
             outbox: Outbox::default(),
@@ -422,7 +425,7 @@ impl<A: Address> Node<A> {
 
     /// Datagrams waiting for the next round's work budget.
     pub fn backlog_len(&self) -> usize {
-        self.attention.as_ref().map_or(0, |a| a.backlog.len())
+        self.backlog.len()
     }
 
     /// Messages kept for forwarding.
@@ -456,6 +459,8 @@ impl<A: Address> Node<A> {
                 .as_ref()
                 .map_or(0, |a| size_of::<Attention<A>>() + a.heap_bytes())
             + self.outbox.heap_bytes()
+            + self.backlog.capacity() * size_of::<attention::Deferred<A>>()
+            + self.backlog.iter().map(|d| d.bytes.len()).sum::<usize>()
             + self.events.capacity() * size_of::<Event<A>>()
     }
 
@@ -568,6 +573,9 @@ impl<A: Address> Node<A> {
     }
 
     fn on_timeout(&mut self, now: Time) {
+        if !self.timers.any_due(now) {
+            return;
+        }
         if self.timers.is_due(Timer::Round, now) {
             self.timers.stop(Timer::Round);
             self.on_round(now);

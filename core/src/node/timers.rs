@@ -26,37 +26,50 @@ pub(crate) enum Timer {
 
 const TIMER_COUNT: usize = 8;
 
-/// Armed deadlines; `Time::NEVER` when disarmed.
+/// Armed deadlines; `Time::NEVER` when disarmed. The earliest is kept up
+/// to date on every change, so `next` (called after every input) is a load.
 #[derive(Clone, Debug)]
-pub(crate) struct Timers([Time; TIMER_COUNT]);
+pub(crate) struct Timers {
+    at: [Time; TIMER_COUNT],
+    earliest: Time,
+}
 
 impl Default for Timers {
     fn default() -> Self {
-        Timers([Time::NEVER; TIMER_COUNT])
+        Timers {
+            at: [Time::NEVER; TIMER_COUNT],
+            earliest: Time::NEVER,
+        }
     }
 }
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Time) {
-        self.0[timer as usize] = at;
+        self.at[timer as usize] = at;
+        self.earliest = self.at.iter().copied().min().unwrap_or(Time::NEVER);
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
-        self.0[timer as usize] = Time::NEVER;
+        self.set(timer, Time::NEVER);
     }
 
     pub(crate) fn get(&self, timer: Timer) -> Time {
-        self.0[timer as usize]
+        self.at[timer as usize]
     }
 
     /// Whether `timer` is armed and due at `now`.
     pub(crate) fn is_due(&self, timer: Timer, now: Time) -> bool {
-        let at = self.0[timer as usize];
+        let at = self.at[timer as usize];
         at != Time::NEVER && at <= now
+    }
+
+    /// Whether any timer is due at `now`.
+    pub(crate) fn any_due(&self, now: Time) -> bool {
+        self.earliest != Time::NEVER && self.earliest <= now
     }
 
     /// The earliest armed deadline.
     pub(crate) fn next(&self) -> Option<Time> {
-        self.0.iter().copied().filter(|t| *t != Time::NEVER).min()
+        (self.earliest != Time::NEVER).then_some(self.earliest)
     }
 }

@@ -23,14 +23,6 @@ pub(crate) struct InFlight {
     pub(crate) len: u32,
 }
 
-impl InFlight {
-    /// The order in which an agent handles its datagrams of one window.
-    #[inline]
-    pub(crate) fn order_key(&self) -> (u32, u64, u32, u32) {
-        (self.target, self.at, self.source, self.seq)
-    }
-}
-
 /// The datagrams due in one window.
 #[derive(Debug, Default)]
 pub(crate) struct Bucket {
