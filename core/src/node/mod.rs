@@ -443,6 +443,18 @@ impl<A: Address> Node<A> {
         self.attention.as_ref().map_or(0, |a| a.requests.len())
     }
 
+    /// Addresses of the heap blocks the next input will most likely touch
+    /// (the message store and its newest message), for hosts that prefetch
+    /// them while other agents run. A hint only: the core never reads these
+    /// pointers, and a host may ignore them.
+    pub fn heap_hints(&self) -> [*const u8; 2] {
+        let newest = self
+            .store
+            .last()
+            .map_or(core::ptr::null(), |s| s.bytes.as_ptr());
+        [self.store.as_ptr().cast(), newest]
+    }
+
     /// Heap bytes this node holds (excluding the shared config).
     pub fn heap_bytes(&self) -> usize {
         self.subscriptions.heap_bytes()

@@ -91,8 +91,15 @@ pub(crate) fn run_chunk(
     let mut buf = Vec::new();
     let plan = plan_agents(&work);
     for (i, step) in plan.iter().enumerate() {
-        if let Some(ahead) = plan.get(i + PREFETCH_AHEAD) {
+        // Two stages: the node itself far ahead, then, once its fields are
+        // in cache, the heap blocks it points to.
+        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD) {
             crate::prefetch::prefetch(&nodes[(ahead.agent - base) as usize]);
+        }
+        if let Some(ahead) = plan.get(i + PREFETCH_AHEAD) {
+            for address in nodes[(ahead.agent - base) as usize].heap_hints() {
+                crate::prefetch::prefetch_line(address);
+            }
         }
         let local = (step.agent - base) as usize;
         run_agent(

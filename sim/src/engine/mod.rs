@@ -386,12 +386,21 @@ impl Engine {
                     bytes,
                 );
             }
+            // Consecutive agents mostly wake in the same window (the next
+            // round boundary): one map lookup per run of equal windows.
+            let mut run: Option<(u64, &mut Vec<u32>)> = None;
             for (agent, timeout) in out.timeouts {
-                if timeout != NO_TIMEOUT {
-                    self.timer_wheel
-                        .entry(timeout / window_ns)
-                        .or_default()
-                        .push(agent);
+                if timeout == NO_TIMEOUT {
+                    continue;
+                }
+                let window = timeout / window_ns;
+                match &mut run {
+                    Some((w, agents)) if *w == window => agents.push(agent),
+                    _ => {
+                        let agents = self.timer_wheel.entry(window).or_default();
+                        agents.push(agent);
+                        run = Some((window, agents));
+                    }
                 }
             }
             for (index, id) in out.broadcasts {
