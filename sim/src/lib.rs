@@ -9,6 +9,7 @@ pub mod engine;
 pub mod link_rng;
 pub mod network;
 mod prefetch;
+pub mod scenario;
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0
 /// where the platform does not report it.

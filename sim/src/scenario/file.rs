@@ -1,0 +1,395 @@
+//! The scenario file format, as serde types: every key, its unit and its
+//! default. `scenarios/README.md` documents the same keys for people;
+//! `colony schema` exports them as a JSON Schema for editors.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::units::{DurationText, RatioText};
+
+/// A scenario file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Short name; reports and baselines are named after it.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Seeds to run (each run is independent). Default `[1]`.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// When a run ends.
+    pub stop: StopSection,
+    /// The swarm.
+    pub agents: AgentsSection,
+    /// Protocol parameters.
+    #[serde(default)]
+    pub protocol: ProtocolSection,
+    /// The network model.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// Broadcasts to make.
+    #[serde(default)]
+    pub workload: Vec<WorkloadItem>,
+    /// What must hold at the end; a failed expectation fails the run.
+    #[serde(default)]
+    pub expect: ExpectSection,
+    /// Fault timeline (partitions, crashes, churn): not implemented yet; a
+    /// scenario that sets it is refused rather than run without its faults.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    pub faults: Option<Spanned<toml::Value>>,
+    /// Byzantine agents: not implemented yet; refused like `faults`.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub byzantine: Option<Spanned<toml::Value>>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![1]
+}
+
+/// When a run ends.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopSection {
+    /// Virtual time limit, e.g. `"60s"`.
+    pub duration: DurationText,
+    /// Stop as soon as every broadcast reached every eligible agent. Default true.
+    #[serde(default = "yes")]
+    pub at_full_coverage: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The swarm.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsSection {
+    /// Number of agents (1 to 10,000,000).
+    #[schemars(with = "u32")]
+    pub count: Spanned<u32>,
+    /// Regions, in order; agents are assigned to them in contiguous id
+    /// ranges by `count` or `share`. Empty: one region.
+    #[serde(default)]
+    pub regions: Vec<RegionSection>,
+}
+
+/// One region.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSection {
+    /// Name, for reports.
+    pub name: String,
+    /// Agents in the region (give `count` or `share`).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Share of the agents, e.g. `"1/3"` (the last region takes the rest).
+    #[serde(default)]
+    pub share: Option<RatioText>,
+}
+
+/// Dissemination strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// Push to `fanout` random peers every round.
+    Push,
+    /// Pull from one random peer every round.
+    Pull,
+    /// Both.
+    PushPull,
+    /// Rumor mongering (`rumor_loss`, `rumor_stop`, `rumor_k`).
+    Rumor,
+    /// Eager/lazy tree (needs `sampling = "views"`).
+    Plumtree,
+}
+
+/// Rumor mongering: what makes a node lose interest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RumorLoss {
+    /// Contacts that already knew.
+    Feedback,
+    /// Any send.
+    Blind,
+}
+
+/// Rumor mongering: how those events end interest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RumorStop {
+    /// After `k` of them.
+    Counter,
+    /// With probability 1/k each.
+    Coin,
+}
+
+/// Peer sampling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SamplingName {
+    /// Any agent uniformly (the textbook model).
+    Uniform,
+    /// HyParView partial views with SWIM failure detection.
+    Views,
+}
+
+/// Attention modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttentionName {
+    /// Everything immediately.
+    Realtime,
+    /// Critical immediately, normal queued, background digested.
+    Focused,
+    /// Critical immediately, the rest digested.
+    Minimal,
+}
+
+/// Protocol parameters; every key is optional and defaults as documented.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProtocolSection {
+    /// Default `"push-pull"`.
+    #[schemars(with = "StrategyName")]
+    pub strategy: Spanned<StrategyName>,
+    /// Peers per push (push, push-pull, rumor). Default 2.
+    pub fanout: u8,
+    /// Rumor: `"feedback"` or `"blind"`. Default feedback.
+    pub rumor_loss: RumorLoss,
+    /// Rumor: `"counter"` or `"coin"`. Default counter.
+    pub rumor_stop: RumorStop,
+    /// Rumor: parameter k. Default 4.
+    pub rumor_k: u8,
+    /// PlumTree: wait after an IHAVE before GRAFT. Default `"300ms"`.
+    pub repair_after: DurationText,
+    /// `"uniform"` or `"views"`. Default views.
+    pub sampling: SamplingName,
+    /// Round length. Default `"200ms"`.
+    pub gossip_interval: DurationText,
+    /// Rounds a node keeps pushing a message. Default 40.
+    pub push_rounds: u8,
+    /// Hop limit of a broadcast (at most 63). Default 63.
+    pub hops: u8,
+    /// Message TTL. Default `"60s"`.
+    pub message_ttl: DurationText,
+    /// Active view size. Default 5.
+    pub active_view: u8,
+    /// Passive view size. Default 30.
+    pub passive_view: u8,
+    /// Shuffle period. Default `"10s"`.
+    pub shuffle_interval: DurationText,
+    /// SWIM failure detection. Default: on with views, off with uniform.
+    pub failure_detection: Option<bool>,
+    /// SWIM period. Default `"1s"`.
+    pub probe_interval: DurationText,
+    /// SWIM direct-probe timeout. Default `"300ms"`.
+    pub probe_timeout: DurationText,
+    /// SWIM suspicion timeout. Default `"5s"`.
+    pub suspicion_timeout: DurationText,
+    /// Messages per origin per second (0 = unlimited). Default 10.
+    pub rate_per_s: u32,
+    /// Inbox bound. Default 1000.
+    pub inbox: u16,
+    /// Ids remembered for duplicate suppression. Default 4096.
+    pub dedup: u32,
+    /// Messages kept for forwarding. Default 256.
+    pub store: u16,
+    /// New messages handled per round. Default 1000.
+    pub work_per_round: u16,
+    /// Attention mode of every agent. Default `"focused"`.
+    pub attention: AttentionName,
+    /// Digest period. Default `"60s"`.
+    pub digest_interval: DurationText,
+}
+
+impl Default for ProtocolSection {
+    fn default() -> Self {
+        let parse = |s: &str| DurationText::parse(s).expect("valid default");
+        ProtocolSection {
+            strategy: Spanned::new(0..0, StrategyName::PushPull),
+            fanout: 2,
+            rumor_loss: RumorLoss::Feedback,
+            rumor_stop: RumorStop::Counter,
+            rumor_k: 4,
+            repair_after: parse("300ms"),
+            sampling: SamplingName::Views,
+            gossip_interval: parse("200ms"),
+            push_rounds: 40,
+            hops: 63,
+            message_ttl: parse("60s"),
+            active_view: 5,
+            passive_view: 30,
+            shuffle_interval: parse("10s"),
+            failure_detection: None,
+            probe_interval: parse("1s"),
+            probe_timeout: parse("300ms"),
+            suspicion_timeout: parse("5s"),
+            rate_per_s: 10,
+            inbox: 1000,
+            dedup: 4096,
+            store: 256,
+            work_per_round: 1000,
+            attention: AttentionName::Focused,
+            digest_interval: parse("60s"),
+        }
+    }
+}
+
+/// A latency distribution.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "distribution", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LatencySection {
+    /// Always `value`.
+    Constant {
+        /// The latency.
+        value: DurationText,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Smallest.
+        min: DurationText,
+        /// Largest.
+        max: DurationText,
+    },
+    /// Normal, clamped at `floor`.
+    Normal {
+        /// Mean.
+        mean: DurationText,
+        /// Standard deviation.
+        std_dev: DurationText,
+        /// Smallest value.
+        floor: DurationText,
+    },
+    /// Log-normal, clamped at `floor`.
+    Lognormal {
+        /// Median.
+        median: DurationText,
+        /// Shape of the underlying normal, e.g. 0.5.
+        sigma: f64,
+        /// Smallest value.
+        floor: DurationText,
+    },
+}
+
+/// The network model.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Latency of every link. Default constant `"10ms"`.
+    #[serde(default = "default_latency")]
+    pub latency: LatencySection,
+    /// Share of datagrams lost. Default `"0"`.
+    #[serde(default)]
+    pub loss: RatioText,
+    /// Share of datagrams duplicated. Default `"0"`.
+    #[serde(default)]
+    pub duplicate: RatioText,
+    /// With regions: `region_latency[from][to]`, one row per region.
+    #[serde(default)]
+    pub region_latency: Option<Vec<Vec<LatencySection>>>,
+}
+
+fn default_latency() -> LatencySection {
+    LatencySection::Constant {
+        value: DurationText::parse("10ms").expect("valid default"),
+    }
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            latency: default_latency(),
+            loss: RatioText::default(),
+            duplicate: RatioText::default(),
+            region_latency: None,
+        }
+    }
+}
+
+/// Priorities, as written in scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorityName {
+    /// Critical.
+    Critical,
+    /// Normal.
+    Normal,
+    /// Background.
+    Background,
+}
+
+/// One line of the workload: `count` broadcasts, `every` apart, from `from`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadItem {
+    /// Time of the first broadcast. Default `"0s"`.
+    #[serde(default = "zero")]
+    pub at: DurationText,
+    /// The broadcasting agent's index. Default 0.
+    #[serde(default = "agent_zero")]
+    #[schemars(with = "u32")]
+    pub from: Spanned<u32>,
+    /// Channel name (`_suggestions`, `custom:NAME` …). Default `_suggestions`.
+    #[serde(default = "default_channel")]
+    #[schemars(with = "String")]
+    pub channel: Spanned<String>,
+    /// Priority. Default: the channel's.
+    #[serde(default)]
+    pub priority: Option<PriorityName>,
+    /// Payload size in bytes. Default 24.
+    #[serde(default = "default_payload")]
+    pub payload_bytes: u16,
+    /// Broadcasts in this line. Default 1.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Time between them. Default `"1s"`.
+    #[serde(default = "one_second")]
+    pub every: DurationText,
+}
+
+fn agent_zero() -> Spanned<u32> {
+    Spanned::new(0..0, 0)
+}
+fn zero() -> DurationText {
+    DurationText::parse("0s").expect("valid default")
+}
+fn one_second() -> DurationText {
+    DurationText::parse("1s").expect("valid default")
+}
+fn default_channel() -> Spanned<String> {
+    Spanned::new(0..0, "_suggestions".to_string())
+}
+fn default_payload() -> u16 {
+    24
+}
+fn one() -> u32 {
+    1
+}
+
+/// Expectations, checked against the report of each seed.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSection {
+    /// Smallest acceptable coverage of every broadcast (0..=1).
+    pub coverage: Option<f64>,
+    /// Longest acceptable time to full coverage of every broadcast.
+    pub time_to_full_coverage: Option<DurationText>,
+    /// Longest acceptable time to 99% coverage.
+    pub time_to_99pct: Option<DurationText>,
+    /// Most gossip rounds to full coverage.
+    pub rounds_to_full: Option<u64>,
+    /// Largest acceptable delivery-latency p99.
+    pub latency_p99: Option<DurationText>,
+    /// Most duplicates per delivery.
+    pub redundancy: Option<f64>,
+    /// Every eligible agent delivered every broadcast.
+    pub no_honest_loss: Option<bool>,
+    /// Most datagrams sent per agent.
+    pub datagrams_per_agent: Option<f64>,
+}

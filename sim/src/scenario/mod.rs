@@ -1,0 +1,656 @@
+//! Scenario files: loading (TOML, every error with file, line and column),
+//! resolution into a [`SimSpec`] per seed, and the verdicts of `expect`.
+//! The format is documented in `scenarios/README.md`.
+
+mod error;
+mod file;
+mod units;
+
+use std::num::{NonZeroU8, NonZeroU16, NonZeroU32};
+
+use colony_core::Priority;
+use colony_core::channel::Channel;
+use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
+use colony_core::priority::AttentionMode;
+use colony_reports::{Expectation, RunReport};
+
+use crate::engine::{Broadcast, SimSpec, StopCondition};
+use crate::network::{Latency, NetworkModel, Regions};
+
+pub use error::ScenarioError;
+pub use file::ScenarioFile;
+pub use units::{DurationText, RatioText};
+
+use file::{
+    AttentionName, LatencySection, PriorityName, RumorLoss, RumorStop, SamplingName, StrategyName,
+};
+
+/// Most agents a scenario may ask for: ten million, ten times the largest
+/// run the engine is built for, so a typo (an extra zero) fails fast instead
+/// of exhausting memory.
+pub const AGENTS_MAX: u32 = 10_000_000;
+
+/// Most broadcasts a scenario may schedule: metrics keep per-broadcast
+/// delivery times, so this bounds their memory.
+pub const BROADCASTS_MAX: usize = 100_000;
+
+/// Agents split into contiguous regions.
+struct RegionSplit {
+    starts: Vec<u32>,
+    names: Vec<String>,
+}
+
+/// A loaded, checked scenario.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The file as given on the command line.
+    pub path: String,
+    /// Its exact text (copied next to reports).
+    pub source: String,
+    /// The parsed file.
+    pub file: ScenarioFile,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &str) -> Result<Scenario, ScenarioError> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            ScenarioError::file(path, format!("cannot read the scenario file: {e}"))
+        })?;
+        Scenario::parse(path, source)
+    }
+
+    /// Checks scenario text; `path` labels errors.
+    pub fn parse(path: &str, source: String) -> Result<Scenario, ScenarioError> {
+        let file: ScenarioFile =
+            toml::from_str(&source).map_err(|e| ScenarioError::from_toml(path, &source, &e))?;
+        let scenario = Scenario {
+            path: path.to_string(),
+            source,
+            file,
+        };
+        scenario.check()?;
+        Ok(scenario)
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    fn error_at_key(&self, section: &str, key: &str, message: impl Into<String>) -> ScenarioError {
+        let offset = locate_key(&self.source, section, key).unwrap_or(0);
+        ScenarioError::at(&self.path, &self.source, offset..offset, message).key(key)
+    }
+
+    fn check(&self) -> Result<(), ScenarioError> {
+        let f = &self.file;
+        for (section, value) in [("faults", &f.faults), ("byzantine", &f.byzantine)] {
+            if let Some(value) = value {
+                return Err(ScenarioError::at(
+                    &self.path,
+                    &self.source,
+                    value.span(),
+                    format!("`{section}` is not implemented yet in this version of Colony"),
+                )
+                .key(section)
+                .hint(
+                    "remove the section; scenarios that need faults land with the faults issue",
+                ));
+            }
+        }
+        if f.seeds.is_empty() {
+            return Err(self.error_at_key("", "seeds", "`seeds` needs at least one seed"));
+        }
+        let count = *f.agents.count.get_ref();
+        if count == 0 || count > AGENTS_MAX {
+            return Err(ScenarioError::at(
+                &self.path,
+                &self.source,
+                f.agents.count.span(),
+                format!("agent count {count} is outside 1..={AGENTS_MAX}"),
+            )
+            .key("count"));
+        }
+        if let Some(coverage) = f.expect.coverage
+            && !(0.0..=1.0).contains(&coverage)
+        {
+            return Err(self.error_at_key(
+                "expect",
+                "coverage",
+                "coverage is a share between 0 and 1",
+            ));
+        }
+        let broadcasts: u64 = f.workload.iter().map(|w| u64::from(w.count)).sum();
+        if broadcasts > BROADCASTS_MAX as u64 {
+            return Err(self.error_at_key(
+                "",
+                "workload",
+                format!("{broadcasts} broadcasts exceed {BROADCASTS_MAX}"),
+            ));
+        }
+        for item in &f.workload {
+            if *item.from.get_ref() >= count {
+                return Err(ScenarioError::at(
+                    &self.path,
+                    &self.source,
+                    item.from.span(),
+                    format!(
+                        "agent {} does not exist: agents are numbered 0..{count}",
+                        item.from.get_ref()
+                    ),
+                )
+                .key("from"));
+            }
+            if let Err(e) = Channel::parse(item.channel.get_ref()) {
+                return Err(ScenarioError::at(
+                    &self.path,
+                    &self.source,
+                    item.channel.span(),
+                    e.to_string(),
+                )
+                .key("channel"));
+            }
+        }
+        self.regions(count)?;
+        self.network()?;
+        self.node_config(count)?;
+        Ok(())
+    }
+
+    fn regions(&self, count: u32) -> Result<Option<RegionSplit>, ScenarioError> {
+        let regions = &self.file.agents.regions;
+        if regions.is_empty() {
+            return Ok(None);
+        }
+        let mut starts = Vec::with_capacity(regions.len());
+        let mut next = 0u32;
+        for (i, region) in regions.iter().enumerate() {
+            let size = match (region.count, region.share) {
+                (Some(n), None) => n,
+                // The last region takes the rest, so shares need not add up exactly.
+                (None, Some(_)) if i + 1 == regions.len() => count.saturating_sub(next),
+                (None, Some(share)) => {
+                    (u64::from(count) * u64::from(share.0.numerator)
+                        / u64::from(share.0.denominator)) as u32
+                }
+                _ => {
+                    return Err(self.error_at_key(
+                        "agents",
+                        "regions",
+                        format!(
+                            "region `{}` needs exactly one of `count` and `share`",
+                            region.name
+                        ),
+                    ));
+                }
+            };
+            starts.push(next);
+            next = next
+                .checked_add(size)
+                .filter(|n| *n <= count)
+                .ok_or_else(|| {
+                    self.error_at_key(
+                        "agents",
+                        "regions",
+                        format!("regions hold more than the {count} agents"),
+                    )
+                })?;
+        }
+        if next != count {
+            return Err(self.error_at_key(
+                "agents",
+                "regions",
+                format!("regions hold {next} of the {count} agents"),
+            ));
+        }
+        Ok(Some(RegionSplit {
+            starts,
+            names: regions.iter().map(|r| r.name.clone()).collect(),
+        }))
+    }
+
+    fn latency(&self, section: &LatencySection) -> Result<Latency, ScenarioError> {
+        let latency = match section {
+            LatencySection::Constant { value } => Latency::Constant(value.0),
+            LatencySection::Uniform { min, max } => {
+                if min > max {
+                    return Err(self.error_at_key(
+                        "network",
+                        "latency",
+                        "uniform latency needs min <= max",
+                    ));
+                }
+                Latency::Uniform {
+                    min: min.0,
+                    max: max.0,
+                }
+            }
+            LatencySection::Normal {
+                mean,
+                std_dev,
+                floor,
+            } => Latency::Normal {
+                mean: mean.0,
+                std_dev: std_dev.0,
+                floor: floor.0,
+            },
+            LatencySection::Lognormal {
+                median,
+                sigma,
+                floor,
+            } => {
+                if !(0.0..=10.0).contains(sigma) {
+                    return Err(self.error_at_key(
+                        "network",
+                        "latency",
+                        "lognormal sigma must be between 0 and 10",
+                    ));
+                }
+                Latency::LogNormal {
+                    median: median.0,
+                    sigma_milli: (sigma * 1000.0).round() as u32,
+                    floor: floor.0,
+                }
+            }
+        };
+        if latency.min().is_zero() {
+            return Err(self
+                .error_at_key("network", "latency", "the smallest latency must be positive")
+                .hint("the engine's parallel window is the smallest link latency; use at least \"1us\""));
+        }
+        Ok(latency)
+    }
+
+    fn network(&self) -> Result<NetworkModel, ScenarioError> {
+        let n = &self.file.network;
+        let latency = self.latency(&n.latency)?;
+        let count = *self.file.agents.count.get_ref();
+        let regions = match (self.regions(count)?, &n.region_latency) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(self.error_at_key(
+                    "network",
+                    "region_latency",
+                    "regions need a `region_latency` matrix",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(self.error_at_key(
+                    "network",
+                    "region_latency",
+                    "`region_latency` needs `agents.regions`",
+                ));
+            }
+            (Some(RegionSplit { starts, names }), Some(matrix)) => {
+                if matrix.len() != names.len() || matrix.iter().any(|row| row.len() != names.len())
+                {
+                    return Err(self.error_at_key(
+                        "network",
+                        "region_latency",
+                        format!(
+                            "`region_latency` must be {0} rows of {0} latencies",
+                            names.len()
+                        ),
+                    ));
+                }
+                let latency = matrix
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|l| self.latency(l))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(Regions {
+                    starts,
+                    names,
+                    latency,
+                })
+            }
+        };
+        Ok(NetworkModel {
+            latency,
+            loss: n.loss.0,
+            duplicate: n.duplicate.0,
+            regions,
+        })
+    }
+
+    fn node_config(&self, count: u32) -> Result<Config, ScenarioError> {
+        let p = &self.file.protocol;
+        let nz8 = |value: u8, key: &str| {
+            NonZeroU8::new(value).ok_or_else(|| {
+                self.error_at_key("protocol", key, format!("`{key}` must be at least 1"))
+            })
+        };
+        let nz16 = |value: u16, key: &str| {
+            NonZeroU16::new(value).ok_or_else(|| {
+                self.error_at_key("protocol", key, format!("`{key}` must be at least 1"))
+            })
+        };
+        let strategy = match p.strategy.get_ref() {
+            StrategyName::Push => Strategy::Push {
+                fanout: nz8(p.fanout, "fanout")?,
+            },
+            StrategyName::Pull => Strategy::Pull,
+            StrategyName::PushPull => Strategy::PushPull {
+                fanout: nz8(p.fanout, "fanout")?,
+            },
+            StrategyName::Rumor => Strategy::Rumor {
+                fanout: nz8(p.fanout, "fanout")?,
+                loss: match p.rumor_loss {
+                    RumorLoss::Feedback => LossOfInterest::Feedback,
+                    RumorLoss::Blind => LossOfInterest::Blind,
+                },
+                stop: match p.rumor_stop {
+                    RumorStop::Counter => StopRule::Counter,
+                    RumorStop::Coin => StopRule::Coin,
+                },
+                k: nz8(p.rumor_k, "rumor_k")?,
+            },
+            StrategyName::Plumtree => Strategy::Plumtree {
+                repair_after: p.repair_after.0,
+            },
+        };
+        let population = NonZeroU32::new(count).expect("count checked positive");
+        let sampling = match p.sampling {
+            SamplingName::Uniform => Sampling::Uniform { population },
+            SamplingName::Views => Sampling::Views,
+        };
+        let config = Config {
+            strategy,
+            sampling,
+            gossip_interval: p.gossip_interval.0,
+            push_rounds: nz8(p.push_rounds, "push_rounds")?,
+            hops_initial: p.hops,
+            message_ttl: p.message_ttl.0,
+            active_view_max: nz8(p.active_view, "active_view")?,
+            passive_view_max: nz8(p.passive_view, "passive_view")?,
+            shuffle_interval: p.shuffle_interval.0,
+            failure_detection: p.failure_detection.unwrap_or(sampling == Sampling::Views),
+            probe_interval: p.probe_interval.0,
+            probe_timeout: p.probe_timeout.0,
+            suspicion_timeout: p.suspicion_timeout.0,
+            rate_per_s: p.rate_per_s,
+            inbox_max: p.inbox,
+            dedup_capacity: p.dedup,
+            store_max: p.store,
+            work_per_round_max: nz16(p.work_per_round, "work_per_round")?,
+            attention: match p.attention {
+                AttentionName::Realtime => AttentionMode::Realtime,
+                AttentionName::Focused => AttentionMode::Focused,
+                AttentionName::Minimal => AttentionMode::Minimal,
+            },
+            digest_interval: p.digest_interval.0,
+            ..Config::default()
+        };
+        if let Err(why) = config.validate() {
+            let key = if why.contains("plumtree") || why.contains("failure detection") {
+                "strategy"
+            } else {
+                "protocol"
+            };
+            let span = if key == "strategy" && p.strategy.span() != (0..0) {
+                p.strategy.span()
+            } else {
+                let offset = locate_key(&self.source, "protocol", key).unwrap_or(0);
+                offset..offset
+            };
+            return Err(ScenarioError::at(&self.path, &self.source, span, why).key(key));
+        }
+        Ok(config)
+    }
+
+    /// The simulation of one seed.
+    pub fn spec(&self, seed: u64) -> Result<SimSpec, ScenarioError> {
+        let f = &self.file;
+        let count = *f.agents.count.get_ref();
+        let mut workload = Vec::new();
+        for item in &f.workload {
+            let channel = Channel::parse(item.channel.get_ref()).expect("checked at load");
+            let priority = match item.priority {
+                Some(PriorityName::Critical) => Priority::Critical,
+                Some(PriorityName::Normal) => Priority::Normal,
+                Some(PriorityName::Background) => Priority::Background,
+                None => channel.default_priority(),
+            };
+            for i in 0..u64::from(item.count) {
+                workload.push(Broadcast {
+                    at_ns: item
+                        .at
+                        .as_ns()
+                        .saturating_add(i.saturating_mul(item.every.as_ns())),
+                    origin: *item.from.get_ref(),
+                    channel_hash: channel.hash(),
+                    priority,
+                    payload_len: usize::from(item.payload_bytes),
+                });
+            }
+        }
+        Ok(SimSpec {
+            name: f.name.clone(),
+            agents: count,
+            seed,
+            node: self.node_config(count)?,
+            network: self.network()?,
+            workload,
+            stop: StopCondition {
+                duration_ns: f.stop.duration.as_ns(),
+                at_full_coverage: f.stop.at_full_coverage,
+            },
+        })
+    }
+
+    /// The parameters a run resolves to, for printing before it starts.
+    pub fn resolved_parameters(&self) -> Vec<(String, String)> {
+        let f = &self.file;
+        let p = &f.protocol;
+        let n = &f.network;
+        let latency = match &n.latency {
+            LatencySection::Constant { value } => format!("constant {value}"),
+            LatencySection::Uniform { min, max } => format!("uniform {min}..{max}"),
+            LatencySection::Normal {
+                mean,
+                std_dev,
+                floor,
+            } => format!("normal mean {mean} sd {std_dev} floor {floor}"),
+            LatencySection::Lognormal {
+                median,
+                sigma,
+                floor,
+            } => format!("lognormal median {median} sigma {sigma} floor {floor}"),
+        };
+        let strategy = match p.strategy.get_ref() {
+            StrategyName::Push => format!("push, fanout {}", p.fanout),
+            StrategyName::Pull => "pull".to_string(),
+            StrategyName::PushPull => format!("push-pull, fanout {}", p.fanout),
+            StrategyName::Rumor => format!(
+                "rumor ({:?}, {:?}, k = {}), fanout {}",
+                p.rumor_loss, p.rumor_stop, p.rumor_k, p.fanout
+            )
+            .to_lowercase(),
+            StrategyName::Plumtree => format!("plumtree, repair after {}", p.repair_after),
+        };
+        let broadcasts: u64 = f.workload.iter().map(|w| u64::from(w.count)).sum();
+        vec![
+            ("agents".into(), f.agents.count.get_ref().to_string()),
+            ("strategy".into(), strategy),
+            (
+                "sampling".into(),
+                format!("{:?}", p.sampling).to_lowercase(),
+            ),
+            ("gossip interval".into(), p.gossip_interval.to_string()),
+            ("latency".into(), latency),
+            (
+                "loss / duplication".into(),
+                format!("{} / {}", n.loss.0, n.duplicate.0),
+            ),
+            (
+                "attention".into(),
+                format!("{:?}", p.attention).to_lowercase(),
+            ),
+            ("broadcasts".into(), broadcasts.to_string()),
+            (
+                "stop".into(),
+                format!(
+                    "{} or full coverage: {}",
+                    f.stop.duration, f.stop.at_full_coverage
+                ),
+            ),
+        ]
+    }
+
+    /// The verdict of every `expect` against one run's report.
+    pub fn expectations(&self, report: &RunReport) -> Vec<Expectation> {
+        let e = &self.file.expect;
+        let mut out = Vec::new();
+        let messages = &report.messages;
+        let worst =
+            |f: &dyn Fn(&colony_reports::MessageReport) -> Option<u64>| -> Option<Option<u64>> {
+                if messages.is_empty() {
+                    return None;
+                }
+                Some(
+                    messages
+                        .iter()
+                        .map(f)
+                        .try_fold(0u64, |acc, v| v.map(|v| acc.max(v))),
+                )
+            };
+        let ms = |ns: u64| format!("{:.1} ms", ns as f64 / 1e6);
+        if let Some(min) = e.coverage {
+            let actual = messages.iter().map(|m| m.coverage).fold(1.0f64, f64::min);
+            out.push(expectation(
+                "coverage",
+                actual >= min,
+                format!(">= {min}"),
+                format!("{actual:.4}"),
+            ));
+        }
+        if let Some(max) = e.time_to_full_coverage {
+            let (passed, actual) = match worst(&|m| m.time_to_full_coverage_ns) {
+                Some(Some(t)) => (t <= max.as_ns(), ms(t)),
+                Some(None) => (false, "never reached".into()),
+                None => (false, "no broadcast".into()),
+            };
+            out.push(expectation(
+                "time_to_full_coverage",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
+        if let Some(max) = e.time_to_99pct {
+            let (passed, actual) = match worst(&|m| m.time_to_99pct_ns) {
+                Some(Some(t)) => (t <= max.as_ns(), ms(t)),
+                Some(None) => (false, "never reached".into()),
+                None => (false, "no broadcast".into()),
+            };
+            out.push(expectation(
+                "time_to_99pct",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
+        if let Some(max) = e.rounds_to_full {
+            let (passed, actual) = match worst(&|m| m.rounds_to_full) {
+                Some(Some(r)) => (r <= max, r.to_string()),
+                Some(None) => (false, "never reached".into()),
+                None => (false, "no broadcast".into()),
+            };
+            out.push(expectation(
+                "rounds_to_full",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
+        if let Some(max) = e.latency_p99 {
+            let p99 = report.latency_ns.p99;
+            out.push(expectation(
+                "latency_p99",
+                p99 <= max.as_ns(),
+                format!("<= {max}"),
+                ms(p99),
+            ));
+        }
+        if let Some(max) = e.redundancy {
+            let r = report.totals.redundancy;
+            out.push(expectation(
+                "redundancy",
+                r <= max,
+                format!("<= {max}"),
+                format!("{r:.2}"),
+            ));
+        }
+        if let Some(max) = e.datagrams_per_agent {
+            let d = report.totals.datagrams_per_agent;
+            out.push(expectation(
+                "datagrams_per_agent",
+                d <= max,
+                format!("<= {max}"),
+                format!("{d:.2}"),
+            ));
+        }
+        if e.no_honest_loss == Some(true) {
+            let missing: u64 = messages
+                .iter()
+                .map(|m| m.eligible.saturating_sub(m.delivered))
+                .sum();
+            out.push(expectation(
+                "no_honest_loss",
+                missing == 0,
+                "0 missed deliveries".into(),
+                format!("{missing} missed"),
+            ));
+        }
+        out
+    }
+}
+
+fn expectation(name: &str, passed: bool, expected: String, actual: String) -> Expectation {
+    Expectation {
+        name: name.to_string(),
+        passed,
+        expected,
+        actual,
+    }
+}
+
+/// Byte offset of `key = …` in `[section]` (top level when `section` is
+/// empty), or of the section's header when the key is not written, by a
+/// plain text search: enough to point the user at the right line.
+fn locate_key(source: &str, section: &str, key: &str) -> Option<usize> {
+    let mut in_section = section.is_empty();
+    let mut header_offset = None;
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('[') {
+            let header = trimmed
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            in_section = !section.is_empty() && header == section;
+            if in_section && header_offset.is_none() {
+                header_offset = Some(offset + indent);
+            }
+        } else if in_section
+            && trimmed
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(offset + indent);
+        }
+        offset += line.len();
+    }
+    header_offset
+}
+
+#[cfg(test)]
+mod tests;

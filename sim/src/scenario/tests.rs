@@ -1,0 +1,178 @@
+//! Scenario loading: good files resolve, bad ones say where and why.
+
+use super::*;
+
+const GOOD: &str = r#"
+name = "tiny"
+seeds = [3, 4]
+
+[stop]
+duration = "30s"
+
+[agents]
+count = 50
+
+[protocol]
+strategy = "push"
+fanout = 1
+sampling = "uniform"
+
+[network]
+latency = { distribution = "uniform", min = "1ms", max = "5ms" }
+loss = "1/100"
+
+[[workload]]
+from = 7
+channel = "_suggestions"
+
+[expect]
+coverage = 1.0
+rounds_to_full = 20
+"#;
+
+fn error_of(text: &str) -> ScenarioError {
+    Scenario::parse("test.toml", text.to_string()).expect_err("the scenario is invalid")
+}
+
+#[test]
+fn a_good_scenario_resolves_to_a_spec_per_seed() {
+    let scenario = Scenario::parse("test.toml", GOOD.to_string()).unwrap();
+    assert_eq!(scenario.file.seeds, [3, 4]);
+    let spec = scenario.spec(3).unwrap();
+    assert_eq!(spec.agents, 50);
+    assert_eq!(spec.seed, 3);
+    assert_eq!(spec.workload.len(), 1);
+    assert_eq!(spec.workload[0].origin, 7);
+    assert_eq!(spec.workload[0].priority, Priority::Normal);
+    assert_eq!(
+        spec.network.loss,
+        crate::network::Ratio::new(1, 100).unwrap()
+    );
+    assert!(matches!(spec.node.strategy, Strategy::Push { .. }));
+    assert!(
+        !spec.node.failure_detection,
+        "off by default with uniform sampling"
+    );
+}
+
+#[test]
+fn a_typo_in_a_key_names_line_column_key_and_the_near_key() {
+    let text = GOOD.replace("fanout = 1", "fanot = 1");
+    let error = error_of(&text);
+    assert_eq!(error.line, 13, "{error}");
+    assert_eq!(error.column, 1, "{error}");
+    assert_eq!(error.key.as_deref(), Some("fanot"));
+    assert_eq!(error.hint.as_deref(), Some("did you mean `fanout`?"));
+    let shown = error.to_string();
+    assert!(
+        shown.starts_with("test.toml:13:1: error: unknown field `fanot`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_bad_unit_is_reported_at_its_value() {
+    let error = error_of(&GOOD.replace("duration = \"30s\"", "duration = \"30 parsecs\""));
+    assert_eq!(error.line, 6, "{error}");
+    assert!(error.message.contains("unknown duration unit"), "{error}");
+    let error = error_of(&GOOD.replace("duration = \"30s\"", "duration = 30"));
+    assert!(
+        error.message.contains("durations are strings with a unit"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_agent_in_the_workload_is_reported_at_its_value() {
+    let error = error_of(&GOOD.replace("from = 7", "from = 50"));
+    assert_eq!(
+        (error.line, error.column, error.key.as_deref()),
+        (21, 8, Some("from")),
+        "{error}"
+    );
+    assert!(
+        error.message.contains("agents are numbered 0..50"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_channel_is_reported_at_its_value() {
+    let error = error_of(&GOOD.replace("\"_suggestions\"", "\"suggestions\""));
+    assert_eq!(
+        (error.line, error.key.as_deref()),
+        (22, Some("channel")),
+        "{error}"
+    );
+}
+
+#[test]
+fn plumtree_over_uniform_sampling_points_at_the_strategy() {
+    let error = error_of(&GOOD.replace("strategy = \"push\"", "strategy = \"plumtree\""));
+    assert_eq!(
+        (error.line, error.column, error.key.as_deref()),
+        (12, 12, Some("strategy")),
+        "{error}"
+    );
+    assert!(error.message.contains("sampling = views"), "{error}");
+}
+
+#[test]
+fn a_zero_fanout_points_at_its_line() {
+    let error = error_of(&GOOD.replace("fanout = 1", "fanout = 0"));
+    assert_eq!(
+        (error.line, error.key.as_deref()),
+        (13, Some("fanout")),
+        "{error}"
+    );
+}
+
+#[test]
+fn unimplemented_sections_are_refused_not_ignored() {
+    let error = error_of(&format!("{GOOD}\n[[faults]]\nat = \"1s\"\n"));
+    assert_eq!(error.key.as_deref(), Some("faults"), "{error}");
+    assert!(error.message.contains("not implemented yet"), "{error}");
+}
+
+#[test]
+fn broken_toml_and_missing_keys_are_located() {
+    let error = error_of("name = \"x\"\n[stop\n");
+    assert_eq!(error.line, 2, "{error}");
+    let error = error_of("name = \"x\"\n[stop]\nduration = \"1s\"\n");
+    assert_eq!(error.key.as_deref(), Some("agents"), "{error}");
+}
+
+#[test]
+fn regions_split_the_agents_and_need_a_matching_matrix() {
+    let text = GOOD.replace(
+        "count = 50\n",
+        "count = 50\nregions = [{ name = \"eu\", share = \"1/2\" }, { name = \"us\", share = \"1/2\" }]\n",
+    );
+    let error = error_of(&text);
+    assert_eq!(error.key.as_deref(), Some("region_latency"), "{error}");
+    let with_matrix = text.replace(
+        "loss = \"1/100\"",
+        "loss = \"1/100\"\nregion_latency = [[{ distribution = \"constant\", value = \"2ms\" }, { distribution = \"constant\", value = \"40ms\" }], [{ distribution = \"constant\", value = \"40ms\" }, { distribution = \"constant\", value = \"2ms\" }]]",
+    );
+    let scenario = Scenario::parse("test.toml", with_matrix).unwrap();
+    let regions = scenario.spec(1).unwrap().network.regions.unwrap();
+    assert_eq!(regions.starts, [0, 25]);
+}
+
+#[test]
+fn expectations_compare_a_report_with_the_expect_section() {
+    let scenario = Scenario::parse("test.toml", GOOD.to_string()).unwrap();
+    let report = crate::engine::Engine::new(scenario.spec(3).unwrap())
+        .unwrap()
+        .run(1, &mut |_| {});
+    let verdicts = scenario.expectations(&report);
+    assert_eq!(verdicts.len(), 2);
+    assert!(verdicts.iter().all(|v| v.passed), "{verdicts:?}");
+    let strict = Scenario::parse(
+        "test.toml",
+        GOOD.replace("rounds_to_full = 20", "rounds_to_full = 1"),
+    )
+    .unwrap();
+    let verdicts = strict.expectations(&report);
+    assert!(!verdicts[1].passed, "{verdicts:?}");
+}
