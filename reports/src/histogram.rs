@@ -3,7 +3,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::model::LatencySummary;
+use crate::model::{CdfPoint, LatencySummary};
 
 /// Largest latency recorded exactly: one hour of virtual time. A scenario's
 /// messages live for seconds to minutes; longer values are clamped here.
@@ -69,18 +69,20 @@ impl LatencyHistogram {
         }
     }
 
-    /// Points of the cumulative distribution (value, share at or below), for
-    /// plotting: one per recorded bucket.
-    pub fn cdf(&self) -> Vec<(u64, f64)> {
-        let total = self.len().max(1) as f64;
-        let mut seen = 0u64;
-        self.histogram
-            .iter_recorded()
-            .map(|v| {
-                seen += v.count_at_value();
-                (v.value_iterated_to(), seen as f64 / total)
+    /// The cumulative distribution at `points` evenly spaced quantiles (plus
+    /// the maximum), for plotting.
+    pub fn cdf(&self, points: usize) -> Vec<CdfPoint> {
+        if self.is_empty() || points == 0 {
+            return Vec::new();
+        }
+        let mut cdf: Vec<CdfPoint> = (1..=points)
+            .map(|i| {
+                let share = i as f64 / points as f64;
+                CdfPoint { value_ns: self.quantile_ns(share), share }
             })
-            .collect()
+            .collect();
+        cdf.dedup_by_key(|p| p.value_ns);
+        cdf
     }
 }
 
@@ -98,6 +100,6 @@ mod tests {
         assert!((49_000_000..=51_000_000).contains(&s.p50), "{s:?}");
         assert!((98_000_000..=100_100_000).contains(&s.p99), "{s:?}");
         assert!((99_900_000..=100_100_000).contains(&s.max), "{s:?}");
-        assert_eq!(h.cdf().last().map(|p| p.1), Some(1.0));
+        assert_eq!(h.cdf(20).last().map(|p| p.share), Some(1.0));
     }
 }

@@ -29,6 +29,15 @@ pub struct CoveragePoint {
     pub coverage: f64,
 }
 
+/// One point of a cumulative distribution.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CdfPoint {
+    /// Value, nanoseconds.
+    pub value_ns: u64,
+    /// Share of samples at or below it (0..=1).
+    pub share: f64,
+}
+
 /// What happened to one broadcast.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MessageReport {
@@ -131,6 +140,14 @@ pub struct RunReport {
     pub totals: Totals,
     /// Delivery latency over all broadcasts.
     pub latency_ns: LatencySummary,
+    /// Its cumulative distribution (a bounded number of points).
+    pub latency_cdf: Vec<CdfPoint>,
+    /// Gossip round length, nanoseconds (null for strategies without rounds).
+    pub round_ns: Option<u64>,
+    /// Datagrams sent in each round (or each 100 ms without rounds), from time zero.
+    pub datagrams_per_round: Vec<u64>,
+    /// Fault windows (start, end) in nanoseconds, for shading plots.
+    pub fault_windows_ns: Vec<(u64, u64)>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

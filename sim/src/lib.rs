@@ -5,6 +5,7 @@
 
 #![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
+pub mod cli;
 pub mod engine;
 pub mod link_rng;
 pub mod network;

@@ -13,12 +13,21 @@ use super::inflight::InFlight;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::network::{Fate, NetworkModel};
 
-/// A workload command due in this window.
+/// What the engine asks an agent to do, on behalf of the scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum CommandKind {
+    /// Join the overlay through this contact (views sampling, at start).
+    Join(u32),
+    /// The workload broadcast with this index.
+    Broadcast(u32),
+}
+
+/// A command due in this window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct DueCommand {
     pub(crate) agent: u32,
     pub(crate) at: u64,
-    pub(crate) index: u32,
+    pub(crate) kind: CommandKind,
 }
 
 /// What one chunk has to do in one window.
@@ -54,6 +63,8 @@ pub(crate) struct ChunkOutput {
     pub(crate) hash: u64,
     pub(crate) inputs: u64,
     pub(crate) lost: u64,
+    /// Datagrams sent, as (round index, count) runs.
+    pub(crate) sends: Vec<(u64, u32)>,
 }
 
 /// Read-only context shared by all chunks of a window.
@@ -62,6 +73,8 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) network: &'a NetworkModel,
     pub(crate) workload: &'a [Broadcast],
     pub(crate) window_end: u64,
+    /// Length of the rounds datagrams are counted in, nanoseconds.
+    pub(crate) round_ns: u64,
 }
 
 #[inline]
@@ -250,15 +263,23 @@ fn run_agent(
         } else if t_command == now {
             let c = commands[ci];
             ci += 1;
-            out.hash = fold(out.hash, fold(now, u64::from(c.index)) ^ KIND_COMMAND);
-            let b = &ctx.workload[c.index as usize];
-            let command = Command::Broadcast {
-                channel_hash: b.channel_hash,
-                priority: b.priority,
-                payload: Payload::App(vec![0; b.payload_len]),
+            let (tag, command) = match c.kind {
+                CommandKind::Join(contact) => (u64::from(contact), Command::Join { contacts: vec![contact] }),
+                CommandKind::Broadcast(index) => {
+                    let b = &ctx.workload[index as usize];
+                    let command = Command::Broadcast {
+                        channel_hash: b.channel_hash,
+                        priority: b.priority,
+                        payload: Payload::App(vec![0; b.payload_len]),
+                    };
+                    ((1 << 32) | u64::from(index), command)
+                }
             };
-            if let Ok(Handled::Sent(id)) = node.handle(time, Input::Command(command)) {
-                out.broadcasts.push((c.index, id));
+            out.hash = fold(out.hash, fold(now, tag) ^ KIND_COMMAND);
+            if let (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) =
+                (node.handle(time, Input::Command(command)), c.kind)
+            {
+                out.broadcasts.push((index, id));
             }
         } else {
             out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ KIND_TIMER);
@@ -283,6 +304,11 @@ fn drain(
     out: &mut ChunkOutput,
 ) {
     while let Some(target) = node.poll_transmit(buf) {
+        let round = now / ctx.round_ns;
+        match out.sends.last_mut() {
+            Some((r, count)) if *r == round => *count += 1,
+            _ => out.sends.push((round, 1)),
+        }
         let seq = slot.sent;
         slot.sent = slot.sent.wrapping_add(1);
         let send = |latency_ns: u64, out: &mut ChunkOutput| {

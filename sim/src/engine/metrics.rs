@@ -40,7 +40,15 @@ pub(crate) struct Metrics {
     deliveries: u64,
     complete: usize,
     latency: LatencyHistogram,
+    sent_per_round: Vec<u64>,
 }
+
+/// Rounds whose datagram counts are kept; later rounds are added to the
+/// last one. 100,000 rounds is over five hours of 200 ms rounds.
+const ROUNDS_TRACKED_MAX: u64 = 100_000;
+
+/// Points of the latency CDF in the report.
+const CDF_POINTS: usize = 100;
 
 impl Metrics {
     pub(crate) fn new(spec: &SimSpec) -> Self {
@@ -72,6 +80,7 @@ impl Metrics {
             deliveries: 0,
             complete: 0,
             latency: LatencyHistogram::default(),
+            sent_per_round: Vec::new(),
         }
     }
 
@@ -101,6 +110,14 @@ impl Metrics {
         if !was_complete && m.complete() {
             self.complete += 1;
         }
+    }
+
+    pub(crate) fn sent_in_round(&mut self, round: u64, count: u32) {
+        let index = round.min(ROUNDS_TRACKED_MAX - 1) as usize;
+        if self.sent_per_round.len() <= index {
+            self.sent_per_round.resize(index + 1, 0);
+        }
+        self.sent_per_round[index] += u64::from(count);
     }
 
     pub(crate) fn deliveries(&self) -> u64 {
@@ -138,6 +155,10 @@ impl Metrics {
                 ..Totals::default()
             },
             latency_ns: self.latency.summary(),
+            latency_cdf: self.latency.cdf(CDF_POINTS),
+            round_ns,
+            datagrams_per_round: self.sent_per_round.clone(),
+            fault_windows_ns: Vec::new(),
             expectations: Vec::new(),
         }
     }

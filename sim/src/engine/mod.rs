@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use colony_core::config::{Config, Strategy};
+use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
 use colony_core::node::{DropReason, Input, Node};
 use colony_core::rng::{Rng, mix64};
@@ -42,7 +42,7 @@ use colony_reports::RunReport;
 use rayon::prelude::*;
 
 use crate::network::NetworkModel;
-use chunk::{ChunkOutput, ChunkWork, DueCommand, WindowContext, run_chunk};
+use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use inflight::InFlightQueue;
 use metrics::Metrics;
 
@@ -54,6 +54,17 @@ pub const CHUNK_AGENTS: usize = 4096;
 
 /// Marks "no timeout" in an agent's slot.
 pub(crate) const NO_TIMEOUT: u64 = u64::MAX;
+
+/// Datagram-count bucket for strategies without rounds (PlumTree): 100 ms.
+const UNROUNDED_BUCKET_NS: u64 = 100_000_000;
+
+/// Time between join waves: several round trips of a wide-area network, so
+/// each wave's joins have settled before the next wave uses its agents as
+/// contacts. A million agents join in 20 waves (5 s).
+pub const JOIN_WAVE_NS: u64 = 250_000_000;
+
+/// Stream of the join-contact choices.
+const JOIN_STREAM: u64 = 0x6a6f_696e;
 
 /// Stream of the per-agent RNGs (distinct from every link stream).
 const AGENT_RNG_STREAM: u64 = 0xa9e4_7000;
@@ -173,8 +184,8 @@ pub struct Engine {
     chunks: usize,
     in_flight: InFlightQueue,
     timer_wheel: BTreeMap<u64, Vec<u32>>,
-    /// Workload indices by window.
-    commands: BTreeMap<u64, Vec<u32>>,
+    /// Joins and workload broadcasts, by window.
+    commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
     trace: u64,
     now_ns: u64,
@@ -225,12 +236,25 @@ impl Engine {
             nodes.push(node);
             slots.push(AgentSlot { timeout, sent: 0 });
         }
-        let mut commands: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
         for (index, b) in spec.workload.iter().enumerate() {
-            commands
-                .entry(b.at_ns / window_ns)
-                .or_default()
-                .push(index as u32);
+            let command = DueCommand { agent: b.origin, at: b.at_ns, kind: CommandKind::Broadcast(index as u32) };
+            commands.entry(b.at_ns / window_ns).or_default().push(command);
+        }
+        if spec.node.sampling == Sampling::Views {
+            // Agents join in waves: agent i (i >= 1) joins in wave
+            // floor(log2 i), through an agent of an earlier wave picked by a
+            // pure hash of (seed, agent). Every contact is then already in
+            // the overlay when asked — joining everyone at once through
+            // agents that are themselves still joining leaves islands.
+            for agent in 1..spec.agents {
+                let wave = u64::from(agent.ilog2());
+                let earlier = 1u64 << wave; // agents 0..2^wave joined before
+                let contact = (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
+                let at = wave * JOIN_WAVE_NS;
+                let command = DueCommand { agent, at, kind: CommandKind::Join(contact) };
+                commands.entry(at / window_ns).or_default().push(command);
+            }
         }
         let chunks = n.div_ceil(CHUNK_AGENTS);
         let metrics = Metrics::new(&spec);
@@ -327,15 +351,8 @@ impl Engine {
                 works[agent as usize / CHUNK_AGENTS].timers.push(agent);
             }
         }
-        for index in self.commands.remove(&k).unwrap_or_default() {
-            let b = &self.spec.workload[index as usize];
-            works[b.origin as usize / CHUNK_AGENTS]
-                .commands
-                .push(DueCommand {
-                    agent: b.origin,
-                    at: b.at_ns,
-                    index,
-                });
+        for command in self.commands.remove(&k).unwrap_or_default() {
+            works[command.agent as usize / CHUNK_AGENTS].commands.push(command);
         }
         (bucket.bytes, works)
     }
@@ -352,6 +369,7 @@ impl Engine {
             network: &self.spec.network,
             workload: &self.spec.workload,
             window_end,
+            round_ns: self.round_ns(),
         };
         self.nodes
             .par_chunks_mut(CHUNK_AGENTS)
@@ -403,12 +421,24 @@ impl Engine {
                     }
                 }
             }
+            for (round, count) in out.sends {
+                self.metrics.sent_in_round(round, count);
+            }
             for (index, id) in out.broadcasts {
                 self.metrics.broadcast_sent(index as usize, id);
             }
             for d in &out.deliveries {
                 self.metrics.delivered(d);
             }
+        }
+    }
+
+    /// The bucket datagrams are counted in: the gossip round, or 100 ms for
+    /// strategies without rounds.
+    fn round_ns(&self) -> u64 {
+        match self.spec.node.strategy {
+            Strategy::Plumtree { .. } => UNROUNDED_BUCKET_NS,
+            _ => (self.spec.node.gossip_interval.as_nanos() as u64).max(1),
         }
     }
 
@@ -427,7 +457,7 @@ impl Engine {
         }
         let round_ns = match self.spec.node.strategy {
             Strategy::Plumtree { .. } => None,
-            _ => Some(self.spec.node.gossip_interval.as_nanos() as u64),
+            _ => Some(self.round_ns()),
         };
         let mut drops: BTreeMap<String, u64> = DropReason::ALL
             .iter()
@@ -438,6 +468,7 @@ impl Engine {
             drops.insert("network_loss".into(), self.lost);
         }
         let mut report = self.metrics.report(round_ns);
+        report.round_ns = round_ns;
         report.scenario = self.spec.name.clone();
         report.seed = self.spec.seed;
         report.agents = self.spec.agents;

@@ -1,0 +1,129 @@
+//! Human-readable renderings of a report: the terminal summary table and a
+//! self-contained HTML page with the plots inlined.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::model::RunReport;
+
+fn ms(ns: Option<u64>) -> String {
+    ns.map_or_else(|| "never".to_string(), |ns| format!("{:.1} ms", ns as f64 / 1e6))
+}
+
+/// Broadcast rows shown in the terminal; the report holds them all.
+const SUMMARY_ROWS_MAX: usize = 20;
+
+/// The summary table printed at the end of a run.
+pub fn render_summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "virtual time {:.3} s, wall {:.3} s, {} events ({:.2} M/s), peak RSS {:.1} MiB, trace {}",
+        report.virtual_time_ns as f64 / 1e9,
+        report.wall_seconds,
+        report.events,
+        report.events_per_second / 1e6,
+        report.peak_rss_bytes as f64 / 1_048_576.0,
+        report.trace_hash
+    );
+    let _ = writeln!(
+        out,
+        "\n{:>9} {:>7} {:>9} {:>12} {:>12} {:>12} {:>12} {:>7} {:>5}",
+        "broadcast", "origin", "coverage", "t50", "t90", "t99", "t100", "rounds", "hops"
+    );
+    for m in report.messages.iter().take(SUMMARY_ROWS_MAX) {
+        let _ = writeln!(
+            out,
+            "{:>9} {:>7} {:>9.4} {:>12} {:>12} {:>12} {:>12} {:>7} {:>5}",
+            m.index,
+            m.origin,
+            m.coverage,
+            ms(m.time_to_50pct_ns),
+            ms(m.time_to_90pct_ns),
+            ms(m.time_to_99pct_ns),
+            ms(m.time_to_full_coverage_ns),
+            m.rounds_to_full.map_or("-".into(), |r| r.to_string()),
+            m.last_delivery_hop
+        );
+    }
+    if report.messages.len() > SUMMARY_ROWS_MAX {
+        let _ = writeln!(out, "  ... {} more in report.json", report.messages.len() - SUMMARY_ROWS_MAX);
+    }
+    let t = &report.totals;
+    let _ = writeln!(
+        out,
+        "\ndatagrams sent {} ({:.2} per agent), delivered {}, lost {}; bytes sent {} ({:.0} per agent)",
+        t.datagrams_sent, t.datagrams_per_agent, t.datagrams_delivered, t.datagrams_lost, t.bytes_sent, t.bytes_per_agent
+    );
+    let _ = writeln!(
+        out,
+        "deliveries {}, duplicates {} (redundancy {:.2} per delivery)",
+        t.deliveries, t.duplicates, t.redundancy
+    );
+    let l = &report.latency_ns;
+    let _ = writeln!(
+        out,
+        "delivery latency p50 {}, p90 {}, p99 {}, max {}",
+        ms(Some(l.p50)),
+        ms(Some(l.p90)),
+        ms(Some(l.p99)),
+        ms(Some(l.max))
+    );
+    if !t.drops.is_empty() {
+        let drops: Vec<String> = t.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(out, "drops: {}", drops.join(", "));
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A self-contained HTML page: summary, expectations and the SVG plots found
+/// in `dir` (inlined, so the page can be mailed or archived alone).
+pub fn render_html(report: &RunReport, dir: &Path) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Colony — {name}</title>\
+         <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         .fail{{color:#b00;font-weight:bold}}.pass{{color:#070}}pre{{background:#f6f6f6;padding:1em}}</style>\
+         </head><body><h1>{name}</h1><p>seed {seed}, {agents} agents, {threads} threads, engine {engine}, \
+         trace <code>{trace}</code></p>",
+        name = escape(&report.scenario),
+        seed = report.seed,
+        agents = report.agents,
+        threads = report.threads,
+        engine = escape(&report.engine),
+        trace = escape(&report.trace_hash),
+    );
+    if !report.expectations.is_empty() {
+        out.push_str("<h2>Expectations</h2><table><tr><th>expectation</th><th>expected</th><th>actual</th><th>verdict</th></tr>");
+        for e in &report.expectations {
+            let (class, verdict) = if e.passed { ("pass", "passed") } else { ("fail", "FAILED") };
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{verdict}</td></tr>",
+                escape(&e.name),
+                escape(&e.expected),
+                escape(&e.actual)
+            );
+        }
+        out.push_str("</table>");
+    }
+    let _ = write!(out, "<h2>Summary</h2><pre>{}</pre>", escape(&render_summary(report)));
+    for (name, title) in [
+        ("coverage", "Coverage over time"),
+        ("latency_cdf", "Delivery latency"),
+        ("datagrams_per_round", "Datagrams per round"),
+        ("drops", "Drops by reason"),
+    ] {
+        if let Ok(svg) = std::fs::read_to_string(dir.join(format!("{name}.svg"))) {
+            let _ = write!(out, "<h2>{title}</h2>{svg}");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
