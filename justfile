@@ -1,9 +1,9 @@
 # Colony's tasks. Each recipe is one plain command, so nothing needs `just`:
 # copy the line into a shell.
 
-# Show the command (scenario runs land with the scenario issue).
-run:
-    cargo run --release -p colony-sim --bin colony -- --help
+# Run the quickstart scenario (the README's first command).
+run scenario="scenarios/quickstart.toml":
+    cargo run --release -p colony-sim --bin colony -- run {{scenario}}
 
 # The test suite (the README's test command).
 test:
@@ -13,9 +13,17 @@ test:
 bench:
     cargo bench -p colony-benches
 
+# The engine scale benchmark (1M agents).
+scale agents="1000000" threads="2" runs="3":
+    cargo run --release -p colony-benches --bin scale -- --agents {{agents}} --threads {{threads}} --runs {{runs}}
+
 # Exactly what CI runs.
 check:
     bash .ci/run
+
+# Re-render plots and HTML of a run directory.
+report dir:
+    cargo run --release -p colony-sim --bin colony -- report {{dir}}
 
 # Long fuzz run of one target, e.g. `just fuzz header_parse`.
 fuzz target runs="10000000":

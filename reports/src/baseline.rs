@@ -38,15 +38,50 @@ pub struct Tolerance {
 /// on one figure without failing CI, and catch anything larger.
 pub const TOLERANCES: &[Tolerance] = &[
     // Coverage may not drop at all.
-    Tolerance { figure: "coverage_min", better: Better::Higher, relative: 0.0, absolute: 1e-9 },
+    Tolerance {
+        figure: "coverage_min",
+        better: Better::Higher,
+        relative: 0.0,
+        absolute: 1e-9,
+    },
     // Time to full coverage may not grow more than 10%.
-    Tolerance { figure: "time_to_full_coverage_ms_max", better: Better::Lower, relative: 0.10, absolute: 0.0 },
-    Tolerance { figure: "time_to_99pct_ms_max", better: Better::Lower, relative: 0.10, absolute: 0.0 },
+    Tolerance {
+        figure: "time_to_full_coverage_ms_max",
+        better: Better::Lower,
+        relative: 0.10,
+        absolute: 0.0,
+    },
+    Tolerance {
+        figure: "time_to_99pct_ms_max",
+        better: Better::Lower,
+        relative: 0.10,
+        absolute: 0.0,
+    },
     // One more round is within noise of a round-based protocol; more is not.
-    Tolerance { figure: "rounds_to_full_max", better: Better::Lower, relative: 0.0, absolute: 1.0 },
-    Tolerance { figure: "latency_p99_ms", better: Better::Lower, relative: 0.10, absolute: 0.0 },
-    Tolerance { figure: "redundancy", better: Better::Lower, relative: 0.10, absolute: 0.05 },
-    Tolerance { figure: "datagrams_per_agent", better: Better::Lower, relative: 0.10, absolute: 0.0 },
+    Tolerance {
+        figure: "rounds_to_full_max",
+        better: Better::Lower,
+        relative: 0.0,
+        absolute: 1.0,
+    },
+    Tolerance {
+        figure: "latency_p99_ms",
+        better: Better::Lower,
+        relative: 0.10,
+        absolute: 0.0,
+    },
+    Tolerance {
+        figure: "redundancy",
+        better: Better::Lower,
+        relative: 0.10,
+        absolute: 0.05,
+    },
+    Tolerance {
+        figure: "datagrams_per_agent",
+        better: Better::Lower,
+        relative: 0.10,
+        absolute: 0.0,
+    },
 ];
 
 /// The committed figures of one scenario run.
@@ -75,16 +110,31 @@ impl Baseline {
     pub fn from_report(report: &RunReport) -> Baseline {
         let m = &report.messages;
         let worst = |f: &dyn Fn(&crate::MessageReport) -> Option<u64>| -> Option<f64> {
-            m.iter().map(f).try_fold(0u64, |acc, v| v.map(|v| acc.max(v))).map(|v| v as f64)
+            m.iter()
+                .map(f)
+                .try_fold(0u64, |acc, v| v.map(|v| acc.max(v)))
+                .map(|v| v as f64)
         };
         let mut figures = BTreeMap::new();
-        figures.insert("coverage_min".into(), Some(m.iter().map(|x| x.coverage).fold(1.0, f64::min)));
-        figures.insert("time_to_full_coverage_ms_max".into(), worst(&|x| x.time_to_full_coverage_ns).map(|v| v / 1e6));
-        figures.insert("time_to_99pct_ms_max".into(), worst(&|x| x.time_to_99pct_ns).map(|v| v / 1e6));
+        figures.insert(
+            "coverage_min".into(),
+            Some(m.iter().map(|x| x.coverage).fold(1.0, f64::min)),
+        );
+        figures.insert(
+            "time_to_full_coverage_ms_max".into(),
+            worst(&|x| x.time_to_full_coverage_ns).map(|v| v / 1e6),
+        );
+        figures.insert(
+            "time_to_99pct_ms_max".into(),
+            worst(&|x| x.time_to_99pct_ns).map(|v| v / 1e6),
+        );
         figures.insert("rounds_to_full_max".into(), worst(&|x| x.rounds_to_full));
         figures.insert("latency_p99_ms".into(), Some(ms(report.latency_ns.p99)));
         figures.insert("redundancy".into(), Some(report.totals.redundancy));
-        figures.insert("datagrams_per_agent".into(), Some(report.totals.datagrams_per_agent));
+        figures.insert(
+            "datagrams_per_agent".into(),
+            Some(report.totals.datagrams_per_agent),
+        );
         Baseline {
             schema_version: BASELINE_SCHEMA_VERSION,
             scenario: report.scenario.clone(),
@@ -146,7 +196,12 @@ pub fn compare(baseline: &Baseline, current: &Baseline) -> Vec<Row> {
                     }
                 }
             };
-            Row { figure: t.figure.to_string(), baseline: b, current: c, verdict }
+            Row {
+                figure: t.figure.to_string(),
+                baseline: b,
+                current: c,
+                verdict,
+            }
         })
         .collect()
 }
@@ -156,7 +211,11 @@ pub fn render_diff(scenario: &str, rows: &[Row]) -> String {
     let value = |v: Option<f64>| v.map_or_else(|| "never".to_string(), |v| format!("{v:.3}"));
     let mut out = String::new();
     let _ = writeln!(out, "{scenario}");
-    let _ = writeln!(out, "  {:<30} {:>14} {:>14} {:>9}  verdict", "figure", "baseline", "current", "change");
+    let _ = writeln!(
+        out,
+        "  {:<30} {:>14} {:>14} {:>9}  verdict",
+        "figure", "baseline", "current", "change"
+    );
     for row in rows {
         let change = match (row.baseline, row.current) {
             (Some(b), Some(c)) if b != 0.0 => format!("{:+.1}%", (c - b) / b.abs() * 100.0),
@@ -188,7 +247,14 @@ mod tests {
         let mut figures = BTreeMap::new();
         figures.insert("coverage_min".into(), Some(coverage));
         figures.insert("time_to_full_coverage_ms_max".into(), time);
-        Baseline { schema_version: 1, scenario: "s".into(), seed: 1, agents: 10, trace_hash: "0".into(), figures }
+        Baseline {
+            schema_version: 1,
+            scenario: "s".into(),
+            seed: 1,
+            agents: 10,
+            trace_hash: "0".into(),
+            figures,
+        }
     }
 
     fn verdict_of(rows: &[Row], figure: &str) -> Verdict {
@@ -198,18 +264,30 @@ mod tests {
     #[test]
     fn a_slower_convergence_beyond_ten_percent_regresses() {
         let rows = compare(&baseline(Some(1000.0), 1.0), &baseline(Some(1101.0), 1.0));
-        assert_eq!(verdict_of(&rows, "time_to_full_coverage_ms_max"), Verdict::Regressed);
+        assert_eq!(
+            verdict_of(&rows, "time_to_full_coverage_ms_max"),
+            Verdict::Regressed
+        );
         let rows = compare(&baseline(Some(1000.0), 1.0), &baseline(Some(1099.0), 1.0));
-        assert_eq!(verdict_of(&rows, "time_to_full_coverage_ms_max"), Verdict::Ok);
+        assert_eq!(
+            verdict_of(&rows, "time_to_full_coverage_ms_max"),
+            Verdict::Ok
+        );
         let rows = compare(&baseline(Some(1000.0), 1.0), &baseline(Some(900.0), 1.0));
-        assert_eq!(verdict_of(&rows, "time_to_full_coverage_ms_max"), Verdict::Improved);
+        assert_eq!(
+            verdict_of(&rows, "time_to_full_coverage_ms_max"),
+            Verdict::Improved
+        );
     }
 
     #[test]
     fn coverage_may_not_drop_and_never_reaching_is_a_regression() {
         let rows = compare(&baseline(Some(1000.0), 1.0), &baseline(None, 0.99));
         assert_eq!(verdict_of(&rows, "coverage_min"), Verdict::Regressed);
-        assert_eq!(verdict_of(&rows, "time_to_full_coverage_ms_max"), Verdict::Regressed);
+        assert_eq!(
+            verdict_of(&rows, "time_to_full_coverage_ms_max"),
+            Verdict::Regressed
+        );
         assert!(render_diff("s", &rows).contains("REGRESSED"));
     }
 }

@@ -78,7 +78,10 @@ impl LatencyHistogram {
         let mut cdf: Vec<CdfPoint> = (1..=points)
             .map(|i| {
                 let share = i as f64 / points as f64;
-                CdfPoint { value_ns: self.quantile_ns(share), share }
+                CdfPoint {
+                    value_ns: self.quantile_ns(share),
+                    share,
+                }
             })
             .collect();
         cdf.dedup_by_key(|p| p.value_ns);

@@ -58,7 +58,10 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
         .fold(1.0f64, f64::max)
         * 1.05;
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Coverage over time — {}", report.scenario), (FONT_NAME, 22))
+        .caption(
+            format!("Coverage over time — {}", report.scenario),
+            (FONT_NAME, 22),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(65)
@@ -74,7 +77,10 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
     for &(start, end) in &report.fault_windows_ns {
         let (s, e) = (start as f64 / 1e6, end as f64 / 1e6);
         chart
-            .draw_series(std::iter::once(Rectangle::new([(s, 0.0), (e, 1.05)], RGBColor(255, 200, 200).mix(0.5).filled())))
+            .draw_series(std::iter::once(Rectangle::new(
+                [(s, 0.0), (e, 1.05)],
+                RGBColor(255, 200, 200).mix(0.5).filled(),
+            )))
             .map_err(err)?;
     }
     for (i, m) in report.messages.iter().take(CURVES_MAX).enumerate() {
@@ -84,7 +90,9 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
             .map_err(err)?
             .label(format!("broadcast {} from agent {}", m.index, m.origin))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -97,11 +105,22 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
     root.present().map_err(err)
 }
 
-fn latency_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) -> PlotResult {
+fn latency_cdf<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &RunReport,
+) -> PlotResult {
     root.fill(&WHITE).map_err(err)?;
-    let x_max = report.latency_cdf.last().map_or(1.0, |p| p.value_ns as f64 / 1e6).max(1.0) * 1.05;
+    let x_max = report
+        .latency_cdf
+        .last()
+        .map_or(1.0, |p| p.value_ns as f64 / 1e6)
+        .max(1.0)
+        * 1.05;
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Delivery latency CDF — {}", report.scenario), (FONT_NAME, 22))
+        .caption(
+            format!("Delivery latency CDF — {}", report.scenario),
+            (FONT_NAME, 22),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(65)
@@ -114,18 +133,35 @@ fn latency_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRe
         .label_style((FONT_NAME, 14))
         .draw()
         .map_err(err)?;
-    let points = std::iter::once((0.0, 0.0)).chain(report.latency_cdf.iter().map(|p| (p.value_ns as f64 / 1e6, p.share)));
-    chart.draw_series(LineSeries::new(points, PALETTE[0].stroke_width(2))).map_err(err)?;
+    let points = std::iter::once((0.0, 0.0)).chain(
+        report
+            .latency_cdf
+            .iter()
+            .map(|p| (p.value_ns as f64 / 1e6, p.share)),
+    );
+    chart
+        .draw_series(LineSeries::new(points, PALETTE[0].stroke_width(2)))
+        .map_err(err)?;
     root.present().map_err(err)
 }
 
-fn datagrams_per_round<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) -> PlotResult {
+fn datagrams_per_round<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &RunReport,
+) -> PlotResult {
     root.fill(&WHITE).map_err(err)?;
     let counts = &report.datagrams_per_round;
     let y_max = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
-    let unit = if report.round_ns.is_some() { "round" } else { "100 ms bucket" };
+    let unit = if report.round_ns.is_some() {
+        "round"
+    } else {
+        "100 ms bucket"
+    };
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Datagrams sent per {unit} — {}", report.scenario), (FONT_NAME, 22))
+        .caption(
+            format!("Datagrams sent per {unit} — {}", report.scenario),
+            (FONT_NAME, 22),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(80)
@@ -140,7 +176,10 @@ fn datagrams_per_round<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report
         .map_err(err)?;
     chart
         .draw_series(counts.iter().enumerate().map(|(i, c)| {
-            Rectangle::new([(i as f64 + 0.1, 0.0), (i as f64 + 0.9, *c as f64)], PALETTE[0].filled())
+            Rectangle::new(
+                [(i as f64 + 0.1, 0.0), (i as f64 + 0.9, *c as f64)],
+                PALETTE[0].filled(),
+            )
         }))
         .map_err(err)?;
     root.present().map_err(err)
@@ -152,7 +191,10 @@ fn drops<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) 
     let y_max = drops.iter().map(|(_, n)| **n).max().unwrap_or(1).max(1) as f64 * 1.15;
     let names: Vec<String> = drops.iter().map(|(name, _)| name.to_string()).collect();
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Drops by reason — {}", report.scenario), (FONT_NAME, 22))
+        .caption(
+            format!("Drops by reason — {}", report.scenario),
+            (FONT_NAME, 22),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(80)
@@ -173,14 +215,21 @@ fn drops<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) 
     chart
         .draw_series(drops.iter().enumerate().map(|(i, (_, n))| {
             Rectangle::new(
-                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), **n as f64)],
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), **n as f64),
+                ],
                 PALETTE[3].mix(0.8).filled(),
             )
         }))
         .map_err(err)?;
     if drops.is_empty() {
-        root.draw(&Text::new("no drops", (SIZE.0 as i32 / 2 - 30, SIZE.1 as i32 / 2), (FONT_NAME, 18)))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            "no drops",
+            (SIZE.0 as i32 / 2 - 30, SIZE.1 as i32 / 2),
+            (FONT_NAME, 18),
+        ))
+        .map_err(err)?;
     }
     root.present().map_err(err)
 }
@@ -193,10 +242,12 @@ pub fn render_plots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, Stri
     macro_rules! both {
         ($name:literal, $f:ident) => {{
             let svg = dir.join(concat!($name, ".svg"));
-            $f(&SVGBackend::new(&svg, SIZE).into_drawing_area(), report).map_err(|e| format!("{}: {e}", svg.display()))?;
+            $f(&SVGBackend::new(&svg, SIZE).into_drawing_area(), report)
+                .map_err(|e| format!("{}: {e}", svg.display()))?;
             written.push(svg);
             let png = dir.join(concat!($name, ".png"));
-            $f(&BitMapBackend::new(&png, SIZE).into_drawing_area(), report).map_err(|e| format!("{}: {e}", png.display()))?;
+            $f(&BitMapBackend::new(&png, SIZE).into_drawing_area(), report)
+                .map_err(|e| format!("{}: {e}", png.display()))?;
             written.push(png);
         }};
     }

@@ -7,7 +7,10 @@ use std::path::Path;
 use crate::model::RunReport;
 
 fn ms(ns: Option<u64>) -> String {
-    ns.map_or_else(|| "never".to_string(), |ns| format!("{:.1} ms", ns as f64 / 1e6))
+    ns.map_or_else(
+        || "never".to_string(),
+        |ns| format!("{:.1} ms", ns as f64 / 1e6),
+    )
 }
 
 /// Broadcast rows shown in the terminal; the report holds them all.
@@ -47,13 +50,22 @@ pub fn render_summary(report: &RunReport) -> String {
         );
     }
     if report.messages.len() > SUMMARY_ROWS_MAX {
-        let _ = writeln!(out, "  ... {} more in report.json", report.messages.len() - SUMMARY_ROWS_MAX);
+        let _ = writeln!(
+            out,
+            "  ... {} more in report.json",
+            report.messages.len() - SUMMARY_ROWS_MAX
+        );
     }
     let t = &report.totals;
     let _ = writeln!(
         out,
         "\ndatagrams sent {} ({:.2} per agent), delivered {}, lost {}; bytes sent {} ({:.0} per agent)",
-        t.datagrams_sent, t.datagrams_per_agent, t.datagrams_delivered, t.datagrams_lost, t.bytes_sent, t.bytes_per_agent
+        t.datagrams_sent,
+        t.datagrams_per_agent,
+        t.datagrams_delivered,
+        t.datagrams_lost,
+        t.bytes_sent,
+        t.bytes_per_agent
     );
     let _ = writeln!(
         out,
@@ -77,7 +89,9 @@ pub fn render_summary(report: &RunReport) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A self-contained HTML page: summary, expectations and the SVG plots found
@@ -102,7 +116,11 @@ pub fn render_html(report: &RunReport, dir: &Path) -> String {
     if !report.expectations.is_empty() {
         out.push_str("<h2>Expectations</h2><table><tr><th>expectation</th><th>expected</th><th>actual</th><th>verdict</th></tr>");
         for e in &report.expectations {
-            let (class, verdict) = if e.passed { ("pass", "passed") } else { ("fail", "FAILED") };
+            let (class, verdict) = if e.passed {
+                ("pass", "passed")
+            } else {
+                ("fail", "FAILED")
+            };
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{verdict}</td></tr>",
@@ -113,7 +131,11 @@ pub fn render_html(report: &RunReport, dir: &Path) -> String {
         }
         out.push_str("</table>");
     }
-    let _ = write!(out, "<h2>Summary</h2><pre>{}</pre>", escape(&render_summary(report)));
+    let _ = write!(
+        out,
+        "<h2>Summary</h2><pre>{}</pre>",
+        escape(&render_summary(report))
+    );
     for (name, title) in [
         ("coverage", "Coverage over time"),
         ("latency_cdf", "Delivery latency"),

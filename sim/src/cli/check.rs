@@ -30,7 +30,8 @@ pub(crate) struct CheckArgs {
 }
 
 fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -50,7 +51,10 @@ pub(crate) fn check(args: &CheckArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut code = EXIT_OK;
     for file in files {
         let path = file.to_string_lossy().to_string();
@@ -81,7 +85,13 @@ pub(crate) fn check(args: &CheckArgs) -> u8 {
         let current = Baseline::from_report(&report);
         let baseline_path = args.baseline.join(format!("{}.json", scenario.name()));
         for e in report.expectations.iter().filter(|e| !e.passed) {
-            println!("{}: expectation {} failed: expected {}, actual {}", scenario.name(), e.name, e.expected, e.actual);
+            println!(
+                "{}: expectation {} failed: expected {}, actual {}",
+                scenario.name(),
+                e.name,
+                e.expected,
+                e.actual
+            );
             println!("reproduce: colony run {path} --seed {seed}");
             code = code.max(EXIT_FAILED);
         }
@@ -90,7 +100,11 @@ pub(crate) fn check(args: &CheckArgs) -> u8 {
                 eprintln!("colony check: {e}");
                 return EXIT_BAD_INPUT;
             }
-            println!("updated {} ({:.2} s wall)", baseline_path.display(), report.wall_seconds);
+            println!(
+                "updated {} ({:.2} s wall)",
+                baseline_path.display(),
+                report.wall_seconds
+            );
             continue;
         }
         let baseline: Baseline = match std::fs::read_to_string(&baseline_path)
@@ -107,7 +121,13 @@ pub(crate) fn check(args: &CheckArgs) -> u8 {
             }
         };
         let rows = compare(&baseline, &current);
-        print!("{}", render_diff(&format!("{} ({:.2} s wall)", scenario.name(), report.wall_seconds), &rows));
+        print!(
+            "{}",
+            render_diff(
+                &format!("{} ({:.2} s wall)", scenario.name(), report.wall_seconds),
+                &rows
+            )
+        );
         if rows.iter().any(|r| r.verdict == Verdict::Regressed) {
             println!("  regression: reproduce with `colony run {path} --seed {seed}`");
             code = code.max(EXIT_FAILED);
@@ -121,7 +141,8 @@ pub(crate) fn check(args: &CheckArgs) -> u8 {
 
 fn write_baseline(path: &Path, baseline: &Baseline) -> Result<(), String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let text = serde_json::to_string_pretty(baseline).map_err(|e| e.to_string())? + "\n";
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))

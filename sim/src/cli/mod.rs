@@ -67,7 +67,11 @@ fn validate(files: &[PathBuf]) -> u8 {
         match Scenario::load(&file.to_string_lossy()) {
             Ok(scenario) => {
                 let count = scenario.file.agents.count.get_ref();
-                println!("ok      {} ({}: {count} agents)", file.display(), scenario.name());
+                println!(
+                    "ok      {} ({}: {count} agents)",
+                    file.display(),
+                    scenario.name()
+                );
             }
             Err(error) => {
                 eprintln!("{error}");

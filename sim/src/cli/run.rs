@@ -40,7 +40,10 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(args: &RunArgs) -> u8 {
     if args.engine != "fast" {
-        eprintln!("colony: engine `{}` is not available; only `fast` exists so far", args.engine);
+        eprintln!(
+            "colony: engine `{}` is not available; only `fast` exists so far",
+            args.engine
+        );
         return EXIT_BAD_INPUT;
     }
     if args.threads == Some(0) {
@@ -55,8 +58,12 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let seeds = args.seed.map_or_else(|| scenario.file.seeds.clone(), |s| vec![s]);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let seeds = args
+        .seed
+        .map_or_else(|| scenario.file.seeds.clone(), |s| vec![s]);
     let mut code = EXIT_OK;
     for &seed in &seeds {
         let dir = match (&args.out, seeds.len()) {
@@ -68,7 +75,10 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
             Ok(true) => {}
             Ok(false) => {
                 code = code.max(EXIT_FAILED);
-                println!("reproduce: colony run {} --seed {seed}", args.file.display());
+                println!(
+                    "reproduce: colony run {} --seed {seed}",
+                    args.file.display()
+                );
             }
             Err(e) => {
                 eprintln!("colony: {e}");
@@ -80,10 +90,20 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
 }
 
 /// Runs one seed; `Ok(true)` when every expectation holds.
-fn run_seed(scenario: &Scenario, seed: u64, threads: usize, dir: &Path, quiet: bool) -> Result<bool, String> {
+fn run_seed(
+    scenario: &Scenario,
+    seed: u64,
+    threads: usize,
+    dir: &Path,
+    quiet: bool,
+) -> Result<bool, String> {
     let spec = scenario.spec(seed).map_err(|e| e.to_string())?;
     if !quiet {
-        println!("colony run {} — scenario `{}`, seed {seed}, {threads} threads", scenario.path, scenario.name());
+        println!(
+            "colony run {} — scenario `{}`, seed {seed}, {threads} threads",
+            scenario.path,
+            scenario.name()
+        );
         for (key, value) in scenario.resolved_parameters() {
             println!("  {key:<20} {value}");
         }
@@ -98,13 +118,18 @@ fn run_seed(scenario: &Scenario, seed: u64, threads: usize, dir: &Path, quiet: b
         let bar = bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(p.until_ns / 1_000_000);
             bar.set_style(
-                ProgressStyle::with_template("  {bar:40} {pos}/{len} ms virtual, {msg} [{elapsed}]")
-                    .expect("a valid template"),
+                ProgressStyle::with_template(
+                    "  {bar:40} {pos}/{len} ms virtual, {msg} [{elapsed}]",
+                )
+                .expect("a valid template"),
             );
             bar
         });
         bar.set_position(p.now_ns / 1_000_000);
-        bar.set_message(format!("{} deliveries, {} in flight", p.deliveries, p.in_flight));
+        bar.set_message(format!(
+            "{} deliveries, {} in flight",
+            p.deliveries, p.in_flight
+        ));
     };
     let mut report = engine.run(threads, &mut progress);
     if let Some(bar) = bar {
@@ -118,18 +143,26 @@ fn run_seed(scenario: &Scenario, seed: u64, threads: usize, dir: &Path, quiet: b
     }
     for e in &report.expectations {
         let verdict = if e.passed { "pass" } else { "FAIL" };
-        println!("  {verdict}  {:<24} expected {:<16} actual {}", e.name, e.expected, e.actual);
+        println!(
+            "  {verdict}  {:<24} expected {:<16} actual {}",
+            e.name, e.expected, e.actual
+        );
     }
     // The report is written before anything that can fail on rendering, so a
     // plotting problem never loses the run's results.
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("report.json"), json).map_err(|e| format!("cannot write report.json: {e}"))?;
-    std::fs::write(dir.join("scenario.toml"), &scenario.source).map_err(|e| format!("cannot copy the scenario: {e}"))?;
+    std::fs::write(dir.join("report.json"), json)
+        .map_err(|e| format!("cannot write report.json: {e}"))?;
+    std::fs::write(dir.join("scenario.toml"), &scenario.source)
+        .map_err(|e| format!("cannot copy the scenario: {e}"))?;
     match write_views(&report, dir) {
         Ok(()) => {
             if !quiet {
-                println!("report: {}/report.json, report.html, plots (PNG, SVG)", dir.display());
+                println!(
+                    "report: {}/report.json, report.html, plots (PNG, SVG)",
+                    dir.display()
+                );
             }
         }
         Err(e) => eprintln!("colony: plots not written ({e}); report.json is complete"),
@@ -140,5 +173,6 @@ fn run_seed(scenario: &Scenario, seed: u64, threads: usize, dir: &Path, quiet: b
 /// Writes the plots and the HTML page of a report into `dir`.
 pub(crate) fn write_views(report: &RunReport, dir: &Path) -> Result<(), String> {
     render_plots(report, dir)?;
-    std::fs::write(dir.join("report.html"), render_html(report, dir)).map_err(|e| format!("cannot write report.html: {e}"))
+    std::fs::write(dir.join("report.html"), render_html(report, dir))
+        .map_err(|e| format!("cannot write report.html: {e}"))
 }

@@ -264,7 +264,12 @@ fn run_agent(
             let c = commands[ci];
             ci += 1;
             let (tag, command) = match c.kind {
-                CommandKind::Join(contact) => (u64::from(contact), Command::Join { contacts: vec![contact] }),
+                CommandKind::Join(contact) => (
+                    u64::from(contact),
+                    Command::Join {
+                        contacts: vec![contact],
+                    },
+                ),
                 CommandKind::Broadcast(index) => {
                     let b = &ctx.workload[index as usize];
                     let command = Command::Broadcast {

@@ -238,8 +238,15 @@ impl Engine {
         }
         let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
         for (index, b) in spec.workload.iter().enumerate() {
-            let command = DueCommand { agent: b.origin, at: b.at_ns, kind: CommandKind::Broadcast(index as u32) };
-            commands.entry(b.at_ns / window_ns).or_default().push(command);
+            let command = DueCommand {
+                agent: b.origin,
+                at: b.at_ns,
+                kind: CommandKind::Broadcast(index as u32),
+            };
+            commands
+                .entry(b.at_ns / window_ns)
+                .or_default()
+                .push(command);
         }
         if spec.node.sampling == Sampling::Views {
             // Agents join in waves: agent i (i >= 1) joins in wave
@@ -250,9 +257,14 @@ impl Engine {
             for agent in 1..spec.agents {
                 let wave = u64::from(agent.ilog2());
                 let earlier = 1u64 << wave; // agents 0..2^wave joined before
-                let contact = (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
+                let contact =
+                    (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
                 let at = wave * JOIN_WAVE_NS;
-                let command = DueCommand { agent, at, kind: CommandKind::Join(contact) };
+                let command = DueCommand {
+                    agent,
+                    at,
+                    kind: CommandKind::Join(contact),
+                };
                 commands.entry(at / window_ns).or_default().push(command);
             }
         }
@@ -352,7 +364,9 @@ impl Engine {
             }
         }
         for command in self.commands.remove(&k).unwrap_or_default() {
-            works[command.agent as usize / CHUNK_AGENTS].commands.push(command);
+            works[command.agent as usize / CHUNK_AGENTS]
+                .commands
+                .push(command);
         }
         (bucket.bytes, works)
     }
