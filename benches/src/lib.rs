@@ -10,7 +10,7 @@ use std::time::Duration;
 use colony_core::config::Config;
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
-use colony_sim::engine::{Broadcast, SimSpec, StopCondition};
+use colony_sim::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use colony_sim::network::{Latency, NetworkModel};
 
 /// Payload size of the fixture datagrams: a small status update.
@@ -62,7 +62,9 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
             origin: 0,
             channel_hash: StandardChannel::Suggestions.hash(),
             priority: Priority::Normal,
-            payload_len: FIXTURE_PAYLOAD_LEN,
+            payload: PayloadKind::App {
+                len: FIXTURE_PAYLOAD_LEN,
+            },
         }],
         stop: StopCondition {
             duration_ns: 60_000_000_000,

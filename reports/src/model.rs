@@ -82,6 +82,12 @@ pub struct Totals {
     pub bytes_sent: u64,
     /// Deliveries of application messages.
     pub deliveries: u64,
+    /// Deliveries by where the attention mode routed them (immediate, queued, digest).
+    pub deliveries_by_disposition: std::collections::BTreeMap<String, u64>,
+    /// Deliveries of Critical messages that were not immediate (must be 0).
+    pub critical_not_immediate: u64,
+    /// Digests the agents emitted.
+    pub digests: u64,
     /// Duplicates suppressed.
     pub duplicates: u64,
     /// Duplicates per delivery.

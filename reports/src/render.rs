@@ -72,6 +72,19 @@ pub fn render_summary(report: &RunReport) -> String {
         "deliveries {}, duplicates {} (redundancy {:.2} per delivery)",
         t.deliveries, t.duplicates, t.redundancy
     );
+    if !t.deliveries_by_disposition.is_empty() {
+        let parts: Vec<String> = t
+            .deliveries_by_disposition
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "deliveries by attention: {}; digests emitted {}",
+            parts.join(", "),
+            t.digests
+        );
+    }
     let l = &report.latency_ns;
     let _ = writeln!(
         out,

@@ -8,6 +8,7 @@
 //! Prints one line per run (wall time, events/s, trace hash) and the median.
 //! Peak RSS is the process's, so compare sizes in separate invocations.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use colony_benches::scale_spec;
@@ -56,7 +57,9 @@ fn main() -> ExitCode {
         };
         let report = engine.run(threads, &mut |_| {});
         let m = &report.messages[0];
-        println!(
+        // A closed stdout (e.g. piped into `head`) ends the benchmark quietly.
+        let _ = writeln!(
+            std::io::stdout(),
             "run {run}: agents {agents} threads {threads} wall {:.3} s events {} ({:.1} M/s) coverage {:.4} rounds {:?} datagrams {} trace {}",
             report.wall_seconds,
             report.events,
@@ -69,7 +72,8 @@ fn main() -> ExitCode {
         walls.push(report.wall_seconds);
     }
     walls.sort_by(f64::total_cmp);
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "median wall {:.3} s over {runs} runs; peak RSS {:.1} MiB ({:.0} bytes per agent)",
         walls[walls.len() / 2],
         colony_sim::peak_rss_bytes() as f64 / 1048576.0,

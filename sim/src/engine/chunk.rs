@@ -3,9 +3,10 @@
 //! Nothing here reads another chunk's state, so chunks may run on any thread
 //! in any order without changing the result.
 
+use colony_core::Priority;
 use colony_core::message::MessageId;
 use colony_core::node::{Command, Event, Handled, Input, Node};
-use colony_core::payload::Payload;
+use colony_core::priority::Disposition;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
 
@@ -48,6 +49,8 @@ impl ChunkWork {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DeliveryRecord {
     pub(crate) id: MessageId,
+    pub(crate) priority: Priority,
+    pub(crate) disposition: Disposition,
     pub(crate) at: u64,
     pub(crate) hops: u8,
 }
@@ -55,6 +58,8 @@ pub(crate) struct DeliveryRecord {
 /// Everything one chunk produced in one window.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkOutput {
+    /// Index of the chunk that produced it.
+    pub(crate) chunk: u32,
     pub(crate) sent: Vec<InFlight>,
     pub(crate) bytes: Vec<u8>,
     pub(crate) deliveries: Vec<DeliveryRecord>,
@@ -63,6 +68,8 @@ pub(crate) struct ChunkOutput {
     pub(crate) hash: u64,
     pub(crate) inputs: u64,
     pub(crate) lost: u64,
+    /// Digests the agents emitted.
+    pub(crate) digests: u64,
     /// Datagrams sent, as (round index, count) runs.
     pub(crate) sends: Vec<(u64, u32)>,
 }
@@ -100,7 +107,10 @@ pub(crate) fn run_chunk(
     work.timers.sort_unstable();
     work.timers.dedup();
     work.commands.sort_unstable();
-    let mut out = ChunkOutput::default();
+    let mut out = ChunkOutput {
+        chunk: base / CHUNK_AGENTS as u32,
+        ..ChunkOutput::default()
+    };
     let mut buf = Vec::new();
     let plan = plan_agents(&work);
     for (i, step) in plan.iter().enumerate() {
@@ -275,7 +285,7 @@ fn run_agent(
                     let command = Command::Broadcast {
                         channel_hash: b.channel_hash,
                         priority: b.priority,
-                        payload: Payload::App(vec![0; b.payload_len]),
+                        payload: b.payload.build(b.origin, index),
                     };
                     ((1 << 32) | u64::from(index), command)
                 }
@@ -338,10 +348,14 @@ fn drain(
         }
     }
     while let Some(event) = node.poll_event() {
-        if let Event::Delivered(d) = event {
+        if let Event::Digest(_) = event {
+            out.digests += 1;
+        } else if let Event::Delivered(d) = event {
             out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ u64::from(d.id.seq));
             out.deliveries.push(DeliveryRecord {
                 id: d.id,
+                priority: d.priority,
+                disposition: d.disposition,
                 at: now,
                 hops: d.hops,
             });

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use colony_core::Priority;
 use colony_core::channel::StandardChannel;
 use colony_core::message::MessageId;
+use colony_core::priority::Disposition;
 use colony_reports::{
     CoveragePoint, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
@@ -41,6 +43,10 @@ pub(crate) struct Metrics {
     complete: usize,
     latency: LatencyHistogram,
     sent_per_round: Vec<u64>,
+    /// Deliveries by disposition: immediate, queued, digest.
+    by_disposition: [u64; 3],
+    critical_not_immediate: u64,
+    digests: u64,
 }
 
 /// Rounds whose datagram counts are kept; later rounds are added to the
@@ -81,6 +87,9 @@ impl Metrics {
             complete: 0,
             latency: LatencyHistogram::default(),
             sent_per_round: Vec::new(),
+            by_disposition: [0; 3],
+            critical_not_immediate: 0,
+            digests: 0,
         }
     }
 
@@ -97,8 +106,21 @@ impl Metrics {
         self.messages.get(index).and_then(|m| m.id)
     }
 
+    pub(crate) fn digests_emitted(&mut self, n: u64) {
+        self.digests += n;
+    }
+
     pub(crate) fn delivered(&mut self, d: &DeliveryRecord) {
         self.deliveries += 1;
+        let slot = match d.disposition {
+            Disposition::Immediate => 0,
+            Disposition::Queued => 1,
+            Disposition::Digest => 2,
+        };
+        self.by_disposition[slot] += 1;
+        if d.priority == Priority::Critical && d.disposition != Disposition::Immediate {
+            self.critical_not_immediate += 1;
+        }
         let Some(&index) = self.by_id.get(&d.id) else {
             return;
         };
@@ -152,6 +174,13 @@ impl Metrics {
             messages,
             totals: Totals {
                 deliveries: self.deliveries,
+                deliveries_by_disposition: ["immediate", "queued", "digest"]
+                    .into_iter()
+                    .zip(self.by_disposition)
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                critical_not_immediate: self.critical_not_immediate,
+                digests: self.digests,
                 ..Totals::default()
             },
             latency_ns: self.latency.summary(),

@@ -35,6 +35,7 @@ use std::time::Instant;
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
 use colony_core::node::{DropReason, Input, Node};
+use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
@@ -43,7 +44,7 @@ use rayon::prelude::*;
 
 use crate::network::NetworkModel;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
-use inflight::InFlightQueue;
+use inflight::{InFlight, InFlightQueue, SortedSends};
 use metrics::Metrics;
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
@@ -80,8 +81,48 @@ pub struct Broadcast {
     pub channel_hash: u32,
     /// Priority.
     pub priority: Priority,
-    /// Payload bytes (an opaque application payload of this size).
-    pub payload_len: usize,
+    /// What the broadcast carries.
+    pub payload: PayloadKind,
+}
+
+/// The payload of a workload broadcast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// Opaque application bytes of this length (measures dissemination only).
+    App {
+        /// Bytes.
+        len: usize,
+    },
+    /// An LLM usage report (`_llm_usage`): the origin's endpoint, saturated.
+    LlmUsage,
+    /// A status update: what the origin works on and how far along it is.
+    Status,
+}
+
+impl PayloadKind {
+    /// The payload of broadcast `index` from `origin`.
+    pub fn build(&self, origin: u32, index: u32) -> Payload {
+        match self {
+            PayloadKind::App { len } => Payload::App(vec![0; *len]),
+            PayloadKind::LlmUsage => Payload::LlmUsage(LlmUsage {
+                endpoints: vec![LlmEndpoint {
+                    provider: "aws_bedrock".into(),
+                    account: format!("agent-{origin}"),
+                    region: "us-east-1".into(),
+                    model: "claude-3-5-sonnet".into(),
+                    rate_limit_remaining: 0,
+                    tokens_remaining: 0,
+                    saturated: true,
+                    latency_ms: 420,
+                }],
+                requests_last_minute: 127,
+            }),
+            PayloadKind::Status => Payload::Status(Status {
+                working_on: format!("task-{index}"),
+                progress: 0.5,
+            }),
+        }
+    }
 }
 
 /// When a run ends.
@@ -181,7 +222,6 @@ pub struct Engine {
     nodes: Vec<Node<u32>>,
     slots: Vec<AgentSlot>,
     window_ns: u64,
-    chunks: usize,
     in_flight: InFlightQueue,
     timer_wheel: BTreeMap<u64, Vec<u32>>,
     /// Joins and workload broadcasts, by window.
@@ -274,7 +314,6 @@ impl Engine {
             nodes,
             slots,
             window_ns,
-            chunks,
             in_flight: InFlightQueue::new(chunks),
             timer_wheel,
             commands,
@@ -339,44 +378,48 @@ impl Engine {
     /// One window: phases 2 to 4.
     fn step(&mut self, k: u64, pool: &rayon::ThreadPool) {
         let window_end = (k + 1) * self.window_ns;
-        let (bucket_bytes, works) = self.take_inputs(k);
-        let outputs = pool.install(|| self.run_agents(window_end, &bucket_bytes, works));
-        self.merge(k, outputs);
+        let works = self.take_inputs(k);
+        let outputs = pool.install(|| self.run_agents(window_end, works));
+        pool.install(|| self.merge(k, outputs));
         self.now_ns = window_end.min(self.spec.stop.duration_ns);
     }
 
     /// Phase 2: the window's datagrams, due timers and commands, per chunk.
-    fn take_inputs(&mut self, k: u64) -> (Vec<u8>, Vec<ChunkWork>) {
+    fn take_inputs(&mut self, k: u64) -> Vec<(Vec<u8>, ChunkWork)> {
         let bucket = self.in_flight.take(k);
-        let mut works: Vec<ChunkWork> = Vec::with_capacity(self.chunks);
-        let mut per_chunk = bucket.per_chunk;
-        per_chunk.resize_with(self.chunks, Vec::new);
-        for records in per_chunk {
-            works.push(ChunkWork {
-                records,
-                ..ChunkWork::default()
-            });
-        }
+        let mut works: Vec<(Vec<u8>, ChunkWork)> = bucket
+            .per_chunk
+            .into_iter()
+            .map(|inbox| {
+                (
+                    inbox.bytes,
+                    ChunkWork {
+                        records: inbox.records,
+                        ..ChunkWork::default()
+                    },
+                )
+            })
+            .collect();
         for agent in self.timer_wheel.remove(&k).unwrap_or_default() {
             // Entries go stale when a timeout moves; the slot is the truth.
             if self.slots[agent as usize].timeout / self.window_ns == k {
-                works[agent as usize / CHUNK_AGENTS].timers.push(agent);
+                works[agent as usize / CHUNK_AGENTS].1.timers.push(agent);
             }
         }
         for command in self.commands.remove(&k).unwrap_or_default() {
             works[command.agent as usize / CHUNK_AGENTS]
+                .1
                 .commands
                 .push(command);
         }
-        (bucket.bytes, works)
+        works
     }
 
     /// Phase 3: every chunk with work, in parallel.
     fn run_agents(
         &mut self,
         window_end: u64,
-        bytes: &[u8],
-        works: Vec<ChunkWork>,
+        works: Vec<(Vec<u8>, ChunkWork)>,
     ) -> Vec<Option<ChunkOutput>> {
         let ctx = WindowContext {
             seed: self.spec.seed,
@@ -390,34 +433,37 @@ impl Engine {
             .zip(self.slots.par_chunks_mut(CHUNK_AGENTS))
             .zip(works.into_par_iter())
             .enumerate()
-            .map(|(c, ((nodes, slots), work))| {
+            .map(|(c, ((nodes, slots), (bytes, work)))| {
                 if work.is_empty() {
                     return None;
                 }
                 let base = (c * CHUNK_AGENTS) as u32;
-                Some(run_chunk(&ctx, base, nodes, slots, bytes, work))
+                Some(run_chunk(&ctx, base, nodes, slots, &bytes, work))
             })
             .collect()
     }
 
-    /// Phase 4: chunk outputs in chunk order.
+    /// Phase 4: chunk outputs in chunk order. Datagrams are routed to their
+    /// windows in parallel over destination chunks (see `inflight`); the
+    /// rest is small and merged here, in chunk order.
     fn merge(&mut self, k: u64, outputs: Vec<Option<ChunkOutput>>) {
         let window_ns = self.window_ns;
-        let mut staging = self.in_flight.staging();
-        for (c, output) in outputs.into_iter().enumerate() {
-            let Some(out) = output else { continue };
-            self.trace = mix64(self.trace ^ mix64(k ^ ((c as u64) << 40)) ^ out.hash);
+        let mut outputs: Vec<ChunkOutput> = outputs.into_iter().flatten().collect();
+        let sends: Vec<Vec<InFlight>> = outputs
+            .iter_mut()
+            .map(|o| std::mem::take(&mut o.sent))
+            .collect();
+        let sorted: Vec<SortedSends<'_>> = sends
+            .into_par_iter()
+            .zip(outputs.par_iter())
+            .map(|(records, out)| SortedSends::new(records, &out.bytes, window_ns))
+            .collect();
+        self.in_flight.add(&sorted);
+        drop(sorted);
+        for out in outputs {
+            self.trace = mix64(self.trace ^ mix64(k ^ (u64::from(out.chunk) << 40)) ^ out.hash);
             self.events += out.inputs;
             self.lost += out.lost;
-            for record in &out.sent {
-                let bytes = &out.bytes[record.start as usize..(record.start + record.len) as usize];
-                staging.push(
-                    record.at / window_ns,
-                    record.target as usize / CHUNK_AGENTS,
-                    *record,
-                    bytes,
-                );
-            }
             // Consecutive agents mostly wake in the same window (the next
             // round boundary): one map lookup per run of equal windows.
             let mut run: Option<(u64, &mut Vec<u32>)> = None;
@@ -444,6 +490,7 @@ impl Engine {
             for d in &out.deliveries {
                 self.metrics.delivered(d);
             }
+            self.metrics.digests_emitted(out.digests);
         }
     }
 

@@ -37,7 +37,7 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
             origin: 0,
             channel_hash: StandardChannel::Suggestions.hash(),
             priority: Priority::Normal,
-            payload_len: 24,
+            payload: super::PayloadKind::App { len: 24 },
         }],
         stop: StopCondition {
             duration_ns: 60 * SECOND_NS,

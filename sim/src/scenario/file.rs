@@ -324,6 +324,19 @@ pub enum PriorityName {
     Background,
 }
 
+/// What a workload broadcast carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PayloadName {
+    /// Opaque bytes.
+    #[default]
+    App,
+    /// An LLM usage report.
+    LlmUsage,
+    /// A status update.
+    Status,
+}
+
 /// One line of the workload: `count` broadcasts, `every` apart, from `from`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -342,7 +355,12 @@ pub struct WorkloadItem {
     /// Priority. Default: the channel's.
     #[serde(default)]
     pub priority: Option<PriorityName>,
-    /// Payload size in bytes. Default 24.
+    /// What the broadcast carries: `"app"` (opaque bytes of `payload_bytes`),
+    /// `"llm-usage"` (an LLM usage report with a saturated endpoint) or
+    /// `"status"` (a status update). Default app.
+    #[serde(default)]
+    pub payload: PayloadName,
+    /// Payload size in bytes for `"app"`. Default 24.
     #[serde(default = "default_payload")]
     pub payload_bytes: u16,
     /// Broadcasts in this line. Default 1.
@@ -390,6 +408,10 @@ pub struct ExpectSection {
     pub redundancy: Option<f64>,
     /// Every eligible agent delivered every broadcast.
     pub no_honest_loss: Option<bool>,
+    /// Every delivery of a Critical message was immediate, whatever the attention mode.
+    pub critical_immediate: Option<bool>,
+    /// At least this many digests were emitted.
+    pub digests_min: Option<u64>,
     /// Most datagrams sent per agent.
     pub datagrams_per_agent: Option<f64>,
 }

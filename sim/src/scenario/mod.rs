@@ -14,7 +14,7 @@ use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
 use colony_core::priority::AttentionMode;
 use colony_reports::{Expectation, RunReport};
 
-use crate::engine::{Broadcast, SimSpec, StopCondition};
+use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use crate::network::{Latency, NetworkModel, Regions};
 
 pub use error::ScenarioError;
@@ -22,7 +22,8 @@ pub use file::ScenarioFile;
 pub use units::{DurationText, RatioText};
 
 use file::{
-    AttentionName, LatencySection, PriorityName, RumorLoss, RumorStop, SamplingName, StrategyName,
+    AttentionName, LatencySection, PayloadName, PriorityName, RumorLoss, RumorStop, SamplingName,
+    StrategyName,
 };
 
 /// Most agents a scenario may ask for: ten million, ten times the largest
@@ -424,7 +425,13 @@ impl Scenario {
                     origin: *item.from.get_ref(),
                     channel_hash: channel.hash(),
                     priority,
-                    payload_len: usize::from(item.payload_bytes),
+                    payload: match item.payload {
+                        PayloadName::App => PayloadKind::App {
+                            len: usize::from(item.payload_bytes),
+                        },
+                        PayloadName::LlmUsage => PayloadKind::LlmUsage,
+                        PayloadName::Status => PayloadKind::Status,
+                    },
                 });
             }
         }
@@ -592,6 +599,24 @@ impl Scenario {
                 d <= max,
                 format!("<= {max}"),
                 format!("{d:.2}"),
+            ));
+        }
+        if e.critical_immediate == Some(true) {
+            let late = report.totals.critical_not_immediate;
+            out.push(expectation(
+                "critical_immediate",
+                late == 0,
+                "0 deferred".into(),
+                format!("{late} deferred"),
+            ));
+        }
+        if let Some(min) = e.digests_min {
+            let n = report.totals.digests;
+            out.push(expectation(
+                "digests_min",
+                n >= min,
+                format!(">= {min}"),
+                n.to_string(),
             ));
         }
         if e.no_honest_loss == Some(true) {
