@@ -1,19 +1,22 @@
-//! Wire-format benches: header parse + validate, encode, FNV-1a of the
-//! standard channel names. Run with `cargo bench -p colony-benches --bench wire`.
+//! Wire-format benches, in nanoseconds and TSC cycles per operation: header
+//! parse + validate, encode, FNV-1a of the standard channel names. Run with
+//! `cargo bench -p colony-benches --bench wire`.
 
 // criterion_group! expands to an undocumented public function.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
+use colony_benches::cycles::TscCycles;
 use colony_benches::{FIXTURE_PAYLOAD_LEN, fixture_datagram, fixture_fields};
 use colony_core::header::{CompactHeader, HEADER_LEN};
 use colony_core::{StandardChannel, fnv1a_32};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn parse(c: &mut Criterion) {
+fn wire<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     let datagram = fixture_datagram(1);
-    let mut group = c.benchmark_group("header");
+    let mut group = c.benchmark_group(format!("header_{unit}"));
     group.throughput(Throughput::Elements(1));
     group.bench_function("parse_validate", |b| {
         b.iter(|| {
@@ -32,11 +35,9 @@ fn parse(c: &mut Criterion) {
         })
     });
     group.finish();
-}
 
-fn fnv(c: &mut Criterion) {
     let names: Vec<&str> = StandardChannel::ALL.iter().map(|ch| ch.name()).collect();
-    let mut group = c.benchmark_group("fnv1a_32");
+    let mut group = c.benchmark_group(format!("fnv1a_32_{unit}"));
     group.throughput(Throughput::Elements(names.len() as u64));
     group.bench_function("standard_names", |b| {
         b.iter(|| {
@@ -48,5 +49,18 @@ fn fnv(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, fnv);
-criterion_main!(benches);
+fn in_time(c: &mut Criterion) {
+    wire(c, "ns");
+}
+
+fn in_cycles(c: &mut Criterion<TscCycles>) {
+    wire(c, "cycles");
+}
+
+criterion_group!(time, in_time);
+criterion_group! {
+    name = cycles;
+    config = Criterion::default().with_measurement(TscCycles);
+    targets = in_cycles
+}
+criterion_main!(time, cycles);

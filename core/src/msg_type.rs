@@ -126,7 +126,13 @@ impl MsgType {
     /// Application messages are what users broadcast and what gossip
     /// disseminates; the other ranges are protocol control.
     pub const fn is_application(self) -> bool {
-        matches!(self.code(), 0x01..=0x1F | 0xFF)
+        MsgType::is_application_code(self.code())
+    }
+
+    /// [`MsgType::is_application`] on a raw (validated) code.
+    #[inline]
+    pub const fn is_application_code(code: u8) -> bool {
+        matches!(code, 0x01..=0x1F | 0xFF)
     }
 }
 

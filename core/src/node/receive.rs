@@ -26,10 +26,11 @@ impl<A: Address> Node<A> {
                 return;
             }
         };
-        let Some(msg_type) = header.msg_type() else {
-            unreachable!("parse validated the type")
-        };
-        if !msg_type.is_application() {
+        // The first byte decides between the application fast path and
+        // protocol control (a raw-code test: the type itself is decoded only
+        // where it is needed).
+        if !MsgType::is_application_code(header.msg_type_code()) {
+            let msg_type = header.msg_type().expect("parse validated the type");
             match Control::<A>::decode(msg_type, payload) {
                 Some(control) => self.on_control(now, source, header.seq(), control),
                 None => self.stats.drop(DropReason::BadControl),
@@ -48,6 +49,7 @@ impl<A: Address> Node<A> {
             return;
         }
         self.work_this_round += 1;
+        let msg_type = header.msg_type().expect("parse validated the type");
         self.accept(now, source, key, header, msg_type, payload, bytes);
     }
 
