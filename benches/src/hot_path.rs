@@ -124,6 +124,47 @@ impl WarmNode {
         self.drain();
     }
 
+    /// Handles a SWIM ping and answers it (a control message).
+    pub fn ping(&mut self) {
+        let mut payload = Vec::new();
+        colony_core::control::Control::<u32>::Ping { relay: None }.encode(&mut payload);
+        let fields = HeaderFields {
+            msg_type: MsgType::Ping,
+            priority: Priority::Critical,
+            seq: 1,
+            from: AgentId::from_index(9),
+            channel_hash: 0,
+            timestamp_s: 0,
+            payload_len: payload.len() as u16,
+            flags: Flags::DIRECT,
+            hops_remaining: 0,
+        };
+        let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
+        CompactHeader::new(fields)
+            .encode_with_payload(&payload, &mut bytes)
+            .expect("sized");
+        let _ = self.node.handle(
+            self.now,
+            Input::Datagram {
+                source: 9,
+                bytes: &bytes,
+            },
+        );
+        self.drain();
+    }
+
+    /// Runs one gossip round that pushes the stored message (a timer).
+    pub fn round(&mut self) {
+        let interval = self.node.config().gossip_interval;
+        self.now = self.now + interval;
+        let _ = self.node.handle(self.now, Input::Timeout);
+        self.drain();
+        if self.node.poll_timeout().is_none() {
+            // The message went cold after its push rounds: store a new one.
+            self.fresh();
+        }
+    }
+
     /// Duplicates suppressed so far (the fixture checks it really ran the path).
     pub fn duplicates(&self) -> u64 {
         self.node

@@ -73,6 +73,7 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
             duration_ns: 60_000_000_000,
             at_full_coverage: true,
         },
+        cpu: Vec::new(),
     }
 }
 

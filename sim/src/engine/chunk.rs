@@ -5,11 +5,12 @@
 
 use colony_core::Priority;
 use colony_core::message::MessageId;
-use colony_core::node::{Command, Event, Handled, Input, Node};
+use colony_core::node::{Command, DropReason, Event, Handled, Input, Node};
 use colony_core::priority::Disposition;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
 
+use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::InFlight;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::network::{Fate, NetworkModel};
@@ -68,6 +69,8 @@ pub(crate) struct ChunkOutput {
     pub(crate) hash: u64,
     pub(crate) inputs: u64,
     pub(crate) lost: u64,
+    /// Datagrams dropped because a busy agent's queue was too long.
+    pub(crate) cpu_drops: u64,
     /// Digests the agents emitted.
     pub(crate) digests: u64,
     /// Datagrams sent, as (round index, count) runs.
@@ -82,6 +85,8 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) window_end: u64,
     /// Length of the rounds datagrams are counted in, nanoseconds.
     pub(crate) round_ns: u64,
+    /// Cycle costs for agents with a finite CPU.
+    pub(crate) costs: &'a CostTable,
 }
 
 #[inline]
@@ -93,6 +98,7 @@ fn fold(hash: u64, value: u64) -> u64 {
 const KIND_DATAGRAM: u64 = 0;
 const KIND_COMMAND: u64 = 1;
 const KIND_TIMER: u64 = 2;
+const KIND_CPU_DROP: u64 = 3;
 
 /// Runs one chunk: `nodes[i]` is agent `base + i`.
 pub(crate) fn run_chunk(
@@ -249,15 +255,35 @@ fn run_agent(
         } else {
             NO_TIMEOUT
         };
-        let now = t_record.min(t_command).min(t_timer);
-        if now == NO_TIMEOUT {
+        let arrival = t_record.min(t_command).min(t_timer);
+        if arrival == NO_TIMEOUT {
             break;
         }
+        // With a finite CPU the agent handles the input once it is free;
+        // `now` never goes backwards, since `busy_until` only grows.
+        let limited = slot.cycles_per_s > 0;
+        let now = if limited {
+            arrival.max(slot.busy_until)
+        } else {
+            arrival
+        };
         let time = Time::from_ns(now);
         out.inputs += 1;
-        if t_record == now {
+        let before = limited.then(|| {
+            (
+                node.stats().drops_of(DropReason::Duplicate),
+                node.stats().delivered,
+            )
+        });
+        let cost;
+        if t_record == arrival {
             let r = records[ri];
             ri += 1;
+            if now - arrival > QUEUE_DELAY_MAX_NS {
+                out.cpu_drops += 1;
+                out.hash = fold(out.hash, fold(now, u64::from(r.source)) ^ KIND_CPU_DROP);
+                continue;
+            }
             out.hash = fold(
                 out.hash,
                 fold(now, (u64::from(r.source) << 32) | u64::from(agent)) ^ KIND_DATAGRAM,
@@ -270,7 +296,16 @@ fn run_agent(
                     bytes,
                 },
             );
-        } else if t_command == now {
+            cost = match before {
+                Some((duplicates, _))
+                    if node.stats().drops_of(DropReason::Duplicate) > duplicates =>
+                {
+                    ctx.costs.duplicate
+                }
+                Some((_, delivered)) if node.stats().delivered > delivered => ctx.costs.fresh,
+                _ => ctx.costs.control,
+            };
+        } else if t_command == arrival {
             let c = commands[ci];
             ci += 1;
             let (tag, command) = match c.kind {
@@ -296,9 +331,14 @@ fn run_agent(
             {
                 out.broadcasts.push((index, id));
             }
+            cost = ctx.costs.fresh;
         } else {
             out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ KIND_TIMER);
             let _ = node.handle(time, Input::Timeout);
+            cost = ctx.costs.timer;
+        }
+        if limited {
+            slot.busy_until = now + busy_ns(cost, slot.cycles_per_s);
         }
         drain(ctx, agent, now, node, slot, buf, out);
     }

@@ -25,6 +25,7 @@
 //! same on any number of threads.
 
 mod chunk;
+pub mod cpu;
 mod inflight;
 mod metrics;
 
@@ -151,6 +152,8 @@ pub struct SimSpec {
     pub workload: Vec<Broadcast>,
     /// When to stop.
     pub stop: StopCondition,
+    /// Agents with a finite CPU (empty: every agent is infinitely fast).
+    pub cpu: Vec<cpu::CpuGroup>,
 }
 
 /// Why a spec cannot run.
@@ -201,6 +204,10 @@ pub(crate) struct AgentSlot {
     pub(crate) timeout: u64,
     /// Datagrams this agent sent: the `seq` of its link decisions.
     pub(crate) sent: u32,
+    /// CPU speed in cycles per second; 0 = infinitely fast.
+    pub(crate) cycles_per_s: u64,
+    /// Until when the agent's CPU is busy, virtual ns.
+    pub(crate) busy_until: u64,
 }
 
 /// Progress of a run, for progress bars.
@@ -227,6 +234,8 @@ pub struct Engine {
     /// Joins and workload broadcasts, by window.
     commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
+    costs: cpu::CostTable,
+    cpu_drops: u64,
     trace: u64,
     now_ns: u64,
     events: u64,
@@ -274,7 +283,18 @@ impl Engine {
                     .push(agent);
             }
             nodes.push(node);
-            slots.push(AgentSlot { timeout, sent: 0 });
+            let cycles_per_s = spec
+                .cpu
+                .iter()
+                .rev()
+                .find(|g| (g.first..g.end).contains(&agent))
+                .map_or(0, |g| g.cycles_per_s);
+            slots.push(AgentSlot {
+                timeout,
+                sent: 0,
+                cycles_per_s,
+                busy_until: 0,
+            });
         }
         let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
         for (index, b) in spec.workload.iter().enumerate() {
@@ -318,6 +338,8 @@ impl Engine {
             timer_wheel,
             commands,
             metrics,
+            costs: cpu::CostTable::default(),
+            cpu_drops: 0,
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             now_ns: 0,
             events: 0,
@@ -427,6 +449,7 @@ impl Engine {
             workload: &self.spec.workload,
             window_end,
             round_ns: self.round_ns(),
+            costs: &self.costs,
         };
         self.nodes
             .par_chunks_mut(CHUNK_AGENTS)
@@ -464,6 +487,7 @@ impl Engine {
             self.trace = mix64(self.trace ^ mix64(k ^ (u64::from(out.chunk) << 40)) ^ out.hash);
             self.events += out.inputs;
             self.lost += out.lost;
+            self.cpu_drops += out.cpu_drops;
             // Consecutive agents mostly wake in the same window (the next
             // round boundary): one map lookup per run of equal windows.
             let mut run: Option<(u64, &mut Vec<u32>)> = None;
@@ -527,6 +551,9 @@ impl Engine {
             .collect();
         if self.lost > 0 {
             drops.insert("network_loss".into(), self.lost);
+        }
+        if self.cpu_drops > 0 {
+            drops.insert("cpu_overload".into(), self.cpu_drops);
         }
         let mut report = self.metrics.report(round_ns);
         report.round_ns = round_ns;

@@ -43,6 +43,7 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
             duration_ns: 60 * SECOND_NS,
             at_full_coverage: true,
         },
+        cpu: Vec::new(),
     }
 }
 
@@ -131,4 +132,69 @@ fn a_broadcast_nobody_subscribes_to_is_complete_at_once() {
     let report = run(spec, 1);
     assert_eq!(report.messages[0].eligible, 0);
     assert_eq!(report.messages[0].delivered, 0);
+}
+
+#[test]
+fn a_slow_cpu_delays_its_agent_and_an_unlimited_one_changes_nothing() {
+    let mut spec = push_spec(200, 5);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    let fast = run(spec.clone(), 1);
+    // Agents 0..200 at their measured speed on a 2 GHz core: same result.
+    spec.cpu = vec![super::cpu::CpuGroup {
+        first: 0,
+        end: 200,
+        cycles_per_s: 2_000_000_000,
+    }];
+    let fast_cpu = run(spec.clone(), 1);
+    assert_eq!(fast.messages[0].coverage, fast_cpu.messages[0].coverage);
+    assert_eq!(
+        fast.messages[0].rounds_to_full,
+        fast_cpu.messages[0].rounds_to_full
+    );
+    // A crawling CPU everywhere: each input costs milliseconds, so full
+    // coverage comes later.
+    spec.cpu = vec![super::cpu::CpuGroup {
+        first: 0,
+        end: 200,
+        cycles_per_s: 20_000,
+    }];
+    let slow = run(spec, 1);
+    let fast_t = fast.messages[0].time_to_full_coverage_ns.unwrap();
+    let slow_t = slow.messages[0].time_to_full_coverage_ns.unwrap();
+    assert!(slow_t > fast_t, "slow {slow_t} ns, fast {fast_t} ns");
+    assert!(!fast.totals.drops.contains_key("cpu_overload"));
+}
+
+#[test]
+fn an_overloaded_agent_drops_what_would_wait_too_long() {
+    let mut spec = push_spec(50, 9);
+    spec.node.rate_per_s = 0;
+    spec.workload = (0..200)
+        .map(|i| Broadcast {
+            at_ns: i * 1_000_000,
+            origin: 1 + (i as u32 % 40),
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload: super::PayloadKind::App { len: 24 },
+        })
+        .collect();
+    spec.cpu = vec![super::cpu::CpuGroup {
+        first: 0,
+        end: 1,
+        cycles_per_s: 1_000,
+    }];
+    let report = run(spec, 2);
+    assert!(
+        report
+            .totals
+            .drops
+            .get("cpu_overload")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{:?}",
+        report.totals.drops
+    );
 }

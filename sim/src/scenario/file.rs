@@ -77,6 +77,22 @@ pub struct AgentsSection {
     /// ranges by `count` or `share`. Empty: one region.
     #[serde(default)]
     pub regions: Vec<RegionSection>,
+    /// Agents with a finite CPU (the CPU model); others are infinitely fast.
+    #[serde(default)]
+    pub cpu: Vec<CpuSection>,
+}
+
+/// A group of agents with a finite CPU.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CpuSection {
+    /// First agent of the group.
+    pub first: u32,
+    /// Agents in the group. Default 1.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// CPU speed, cycles per second (e.g. 2000000000 for 2 GHz).
+    pub cycles_per_second: u64,
 }
 
 /// One region.

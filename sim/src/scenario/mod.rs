@@ -14,6 +14,7 @@ use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
 use colony_core::priority::AttentionMode;
 use colony_reports::{Expectation, RunReport};
 
+use crate::engine::cpu::CpuGroup;
 use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use crate::network::{Latency, NetworkModel, Regions};
 
@@ -151,6 +152,28 @@ impl Scenario {
                     e.to_string(),
                 )
                 .key("channel"));
+            }
+        }
+        for group in &f.agents.cpu {
+            if group.count == 0
+                || u64::from(group.first) + u64::from(group.count) > u64::from(count)
+            {
+                return Err(self.error_at_key(
+                    "agents",
+                    "cpu",
+                    format!(
+                        "cpu group {}..{} is outside the agents 0..{count}",
+                        group.first,
+                        u64::from(group.first) + u64::from(group.count)
+                    ),
+                ));
+            }
+            if group.cycles_per_second == 0 {
+                return Err(self.error_at_key(
+                    "agents",
+                    "cpu",
+                    "cycles_per_second must be positive",
+                ));
             }
         }
         self.regions(count)?;
@@ -442,6 +465,16 @@ impl Scenario {
             node: self.node_config(count)?,
             network: self.network()?,
             workload,
+            cpu: f
+                .agents
+                .cpu
+                .iter()
+                .map(|g| CpuGroup {
+                    first: g.first,
+                    end: g.first + g.count,
+                    cycles_per_s: g.cycles_per_second,
+                })
+                .collect(),
             stop: StopCondition {
                 duration_ns: f.stop.duration.as_ns(),
                 at_full_coverage: f.stop.at_full_coverage,
