@@ -18,7 +18,7 @@ pub struct AgentId(pub [u8; 16]);
 const SIM_ID_PREFIX: [u8; 8] = *b"colony\0\0";
 
 impl AgentId {
-    /// The id of simulated agent `index`: [`SIM_ID_PREFIX`] then the index,
+    /// The id of simulated agent `index`: the bytes `colony\0\0` then the index,
     /// big-endian.
     pub const fn from_index(index: u64) -> Self {
         let mut bytes = [0u8; 16];
