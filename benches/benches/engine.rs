@@ -5,11 +5,10 @@
 // criterion_group! expands to an undocumented public function.
 #![allow(missing_docs)]
 
-use colony_benches::cycles::TscCycles;
 use colony_benches::scale_spec;
 use colony_sim::engine::Engine;
 use criterion::measurement::Measurement;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 
 const AGENTS: u32 = 10_000;
 /// Whole runs per sample are slow (~0.1 s): ten samples are enough for a median.
@@ -35,18 +34,4 @@ fn engine<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     group.finish();
 }
 
-fn in_time(c: &mut Criterion) {
-    engine(c, "ns");
-}
-
-fn in_cycles(c: &mut Criterion<TscCycles>) {
-    engine(c, "cycles");
-}
-
-criterion_group!(time, in_time);
-criterion_group! {
-    name = cycles;
-    config = Criterion::default().with_measurement(TscCycles);
-    targets = in_cycles
-}
-criterion_main!(time, cycles);
+colony_benches::time_and_cycles_main!(engine);

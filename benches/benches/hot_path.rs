@@ -6,10 +6,9 @@
 // criterion_group! expands to an undocumented public function.
 #![allow(missing_docs)]
 
-use colony_benches::cycles::TscCycles;
 use colony_benches::hot_path::WarmNode;
 use criterion::measurement::Measurement;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 
 /// Datagrams per batch in the batched variants.
 const BATCH: u64 = 64;
@@ -43,18 +42,4 @@ fn hot_path<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     group.finish();
 }
 
-fn in_time(c: &mut Criterion) {
-    hot_path(c, "ns");
-}
-
-fn in_cycles(c: &mut Criterion<TscCycles>) {
-    hot_path(c, "cycles");
-}
-
-criterion_group!(time, in_time);
-criterion_group! {
-    name = cycles;
-    config = Criterion::default().with_measurement(TscCycles);
-    targets = in_cycles
-}
-criterion_main!(time, cycles);
+colony_benches::time_and_cycles_main!(hot_path);

@@ -7,12 +7,11 @@
 
 use std::hint::black_box;
 
-use colony_benches::cycles::TscCycles;
 use colony_benches::{FIXTURE_PAYLOAD_LEN, fixture_datagram, fixture_fields};
 use colony_core::header::{CompactHeader, HEADER_LEN};
 use colony_core::{StandardChannel, fnv1a_32};
 use criterion::measurement::Measurement;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 
 fn wire<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     let datagram = fixture_datagram(1);
@@ -49,18 +48,4 @@ fn wire<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     group.finish();
 }
 
-fn in_time(c: &mut Criterion) {
-    wire(c, "ns");
-}
-
-fn in_cycles(c: &mut Criterion<TscCycles>) {
-    wire(c, "cycles");
-}
-
-criterion_group!(time, in_time);
-criterion_group! {
-    name = cycles;
-    config = Criterion::default().with_measurement(TscCycles);
-    targets = in_cycles
-}
-criterion_main!(time, cycles);
+colony_benches::time_and_cycles_main!(wire);

@@ -7,6 +7,30 @@
 pub mod cycles;
 pub mod hot_path;
 
+/// Defines a criterion `main` that runs `$bench(c, unit)` twice: once in
+/// wall-clock nanoseconds, once in TSC cycles ([`cycles::TscCycles`]).
+/// `$bench` is generic over `criterion::measurement::Measurement`.
+#[macro_export]
+macro_rules! time_and_cycles_main {
+    ($bench:ident) => {
+        fn in_time(c: &mut criterion::Criterion) {
+            $bench(c, "ns");
+        }
+
+        fn in_cycles(c: &mut criterion::Criterion<$crate::cycles::TscCycles>) {
+            $bench(c, "cycles");
+        }
+
+        criterion::criterion_group!(time, in_time);
+        criterion::criterion_group! {
+            name = cycles;
+            config = criterion::Criterion::default().with_measurement($crate::cycles::TscCycles);
+            targets = in_cycles
+        }
+        criterion::criterion_main!(time, cycles);
+    };
+}
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 

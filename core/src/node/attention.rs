@@ -6,9 +6,7 @@
 
 use core::time::Duration;
 
-use super::{
-    CommandError, Delivery, DropReason, Event, Handled, Node, OwnHeader, least_urgent_index,
-};
+use super::{CommandError, Delivery, DropReason, Event, Handled, Node, least_urgent_index};
 use crate::address::Address;
 use crate::header::{CompactHeader, Flags};
 use crate::message::MessageId;
@@ -287,10 +285,7 @@ impl<A: Address> Node<A> {
             .attention
             .as_ref()
             .and_then(|a| a.requests.iter().map(|r| r.deadline).min());
-        match next {
-            Some(at) => self.timers.set(super::Timer::Request, at),
-            None => self.timers.stop(super::Timer::Request),
-        }
+        self.timers.set_or_stop(super::Timer::Request, next);
     }
 
     /// Times out every due request.
@@ -321,16 +316,8 @@ impl<A: Address> Node<A> {
         priority: Priority,
         payload: &Payload,
     ) -> Result<MessageId, CommandError> {
-        let mut body = Vec::new();
-        payload.encode(&mut body).map_err(CommandError::Payload)?;
-        let header = OwnHeader {
-            msg_type: payload.msg_type(),
-            channel_hash,
-            priority,
-            flags: Flags::DIRECT,
-            hops: 0,
-        };
-        let (id, bytes) = self.encode_own(now, header, &body)?;
+        let (id, bytes) =
+            self.encode_payload(now, channel_hash, priority, Flags::DIRECT, 0, payload)?;
         self.send_bytes(to, &bytes);
         Ok(id)
     }

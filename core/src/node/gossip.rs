@@ -1,7 +1,7 @@
 //! Dissemination: the message store, gossip rounds and the strategies (push,
 //! pull, push-pull, the four rumor-mongering variants, PlumTree).
 
-use super::{CommandError, DropReason, Node, OwnHeader, Timer};
+use super::{CommandError, DropReason, Node, Timer};
 use crate::address::Address;
 use crate::config::{LossOfInterest, Sampling, StopRule, Strategy};
 use crate::control::{CONTROL_LIST_MAX, Control};
@@ -69,17 +69,9 @@ impl<A: Address> Node<A> {
         priority: Priority,
         payload: &Payload,
     ) -> Result<MessageId, CommandError> {
-        let mut body = Vec::new();
-        payload.encode(&mut body).map_err(CommandError::Payload)?;
         let hops = self.config.hops_initial;
-        let header = OwnHeader {
-            msg_type: payload.msg_type(),
-            channel_hash,
-            priority,
-            flags: Flags::NONE,
-            hops,
-        };
-        let (id, bytes) = self.encode_own(now, header, &body)?;
+        let (id, bytes) =
+            self.encode_payload(now, channel_hash, priority, Flags::NONE, hops, payload)?;
         let key = self.key_of(&id);
         self.seen.insert(key);
         if hops > 0 {
@@ -376,10 +368,7 @@ impl<A: Address> Node<A> {
             .membership
             .as_ref()
             .and_then(|m| m.missing.iter().map(|x| x.deadline).min());
-        match next {
-            Some(at) => self.timers.set(Timer::Repair, at),
-            None => self.timers.stop(Timer::Repair),
-        }
+        self.timers.set_or_stop(Timer::Repair, next);
     }
 
     /// Asks for announced messages that did not arrive in time.

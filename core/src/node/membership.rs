@@ -506,10 +506,7 @@ impl<A: Address> Node<A> {
             .membership
             .as_ref()
             .and_then(|m| m.suspects.iter().map(|s| s.deadline).min());
-        match next {
-            Some(at) => self.timers.set(Timer::Suspicion, at),
-            None => self.timers.stop(Timer::Suspicion),
-        }
+        self.timers.set_or_stop(Timer::Suspicion, next);
     }
 
     /// Confirms every suspect whose deadline passed.

@@ -776,6 +776,28 @@ impl<A: Address> Node<A> {
         ))
     }
 
+    /// Encodes a typed payload as an own application message.
+    fn encode_payload(
+        &mut self,
+        now: Time,
+        channel_hash: u32,
+        priority: Priority,
+        flags: Flags,
+        hops: u8,
+        payload: &Payload,
+    ) -> Result<(MessageId, Vec<u8>), CommandError> {
+        let mut body = Vec::new();
+        payload.encode(&mut body).map_err(CommandError::Payload)?;
+        let header = OwnHeader {
+            msg_type: payload.msg_type(),
+            channel_hash,
+            priority,
+            flags,
+            hops,
+        };
+        self.encode_own(now, header, &body)
+    }
+
     /// Queues a control message to `to`.
     fn send_control(&mut self, to: A, control: &Control<A>) {
         let seq = self.next_seq();

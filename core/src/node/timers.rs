@@ -53,6 +53,11 @@ impl Timers {
         self.set(timer, Time::NEVER);
     }
 
+    /// Arms `timer` at `at`, or disarms it when there is nothing to wait for.
+    pub(crate) fn set_or_stop(&mut self, timer: Timer, at: Option<Time>) {
+        self.set(timer, at.unwrap_or(Time::NEVER));
+    }
+
     pub(crate) fn get(&self, timer: Timer) -> Time {
         self.at[timer as usize]
     }
