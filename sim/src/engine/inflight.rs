@@ -132,6 +132,25 @@ impl InFlightQueue {
                 .par_iter_mut()
                 .enumerate()
                 .map(|(chunk, inbox)| {
+                    // Size the arena once: growing it datagram by datagram
+                    // would copy it a dozen times per window.
+                    let ranges: Vec<_> = sources
+                        .iter()
+                        .map(|s| s.range(window, chunk as u32))
+                        .collect();
+                    let records: usize = ranges.iter().map(|r| r.len()).sum();
+                    let bytes: usize = sources
+                        .iter()
+                        .zip(&ranges)
+                        .map(|(s, r)| {
+                            s.records[r.clone()]
+                                .iter()
+                                .map(|x| x.len as usize)
+                                .sum::<usize>()
+                        })
+                        .sum();
+                    inbox.records.reserve(records);
+                    inbox.bytes.reserve(bytes);
                     let mut added = 0;
                     for source in sources {
                         for record in &source.records[source.range(window, chunk as u32)] {
