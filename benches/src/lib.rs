@@ -98,6 +98,7 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
             at_full_coverage: true,
         },
         cpu: Vec::new(),
+        faults: Default::default(),
     }
 }
 

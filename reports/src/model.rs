@@ -88,6 +88,11 @@ pub struct Totals {
     pub critical_not_immediate: u64,
     /// Digests the agents emitted.
     pub digests: u64,
+    /// Deliveries made across an active partition (must be 0: a cut is a cut).
+    pub deliveries_across_cut: u64,
+    /// Second deliveries of a message to the same agent (must be 0: the
+    /// duplicate filter forgot an id too early). Not counted as coverage.
+    pub redeliveries: u64,
     /// Duplicates suppressed.
     pub duplicates: u64,
     /// Duplicates per delivery.

@@ -50,12 +50,16 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 
 fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) -> PlotResult {
     root.fill(&WHITE).map_err(err)?;
+    // Absolute virtual time, so broadcasts sent at different times and the
+    // fault windows share one axis.
+    let seconds = |ns: u64| ns as f64 / 1e9;
     let x_max = report
         .messages
         .iter()
-        .flat_map(|m| m.curve.last())
-        .map(|p| p.t_ns as f64 / 1e6)
-        .fold(1.0f64, f64::max)
+        .flat_map(|m| m.curve.last().map(|p| m.sent_at_ns + p.t_ns))
+        .chain(report.fault_windows_ns.iter().map(|w| w.1))
+        .map(seconds)
+        .fold(0.001f64, f64::max)
         * 1.05;
     let mut chart = ChartBuilder::on(root)
         .caption(
@@ -69,23 +73,25 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("time since broadcast (ms)")
+        .x_desc("virtual time (s); shaded: fault windows")
         .y_desc("coverage (share of eligible agents)")
         .label_style((FONT_NAME, 14))
         .draw()
         .map_err(err)?;
     for &(start, end) in &report.fault_windows_ns {
-        let (s, e) = (start as f64 / 1e6, end as f64 / 1e6);
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(s, 0.0), (e, 1.05)],
+                [(seconds(start), 0.0), (seconds(end), 1.05)],
                 RGBColor(255, 200, 200).mix(0.5).filled(),
             )))
             .map_err(err)?;
     }
     for (i, m) in report.messages.iter().take(CURVES_MAX).enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        let points = m.curve.iter().map(|p| (p.t_ns as f64 / 1e6, p.coverage));
+        let points = m
+            .curve
+            .iter()
+            .map(|p| (seconds(m.sent_at_ns + p.t_ns), p.coverage));
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
             .map_err(err)?

@@ -69,8 +69,8 @@ pub fn render_summary(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "deliveries {}, duplicates {} (redundancy {:.2} per delivery)",
-        t.deliveries, t.duplicates, t.redundancy
+        "deliveries {}, duplicates {} (redundancy {:.2} per delivery), redeliveries {}",
+        t.deliveries, t.duplicates, t.redundancy, t.redeliveries
     );
     if !t.deliveries_by_disposition.is_empty() {
         let parts: Vec<String> = t

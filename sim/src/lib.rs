@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod faults;
 pub mod link_rng;
 pub mod network;
 mod prefetch;

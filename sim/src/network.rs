@@ -224,17 +224,30 @@ impl NetworkModel {
     /// The fate of the `seq`-th datagram `source` sends to `target`.
     #[inline]
     pub fn fate(&self, seed: u64, source: u32, target: u32, seq: u32) -> Fate {
-        if self
-            .loss
-            .hit(link_rng::draw(seed, Stream::Loss, source, target, seq))
-        {
+        self.fate_with_loss(seed, source, target, seq, self.loss)
+    }
+
+    /// [`NetworkModel::fate`] with the loss ratio overridden (a loss fault).
+    #[inline]
+    pub fn fate_with_loss(
+        &self,
+        seed: u64,
+        source: u32,
+        target: u32,
+        seq: u32,
+        loss: Ratio,
+    ) -> Fate {
+        // Each stream is drawn only when its knob is on: most runs are
+        // lossless, and the draws are the bulk of a datagram's network cost.
+        if loss.numerator > 0 && loss.hit(link_rng::draw(seed, Stream::Loss, source, target, seq)) {
             return Fate::Lost;
         }
         let latency = self.link_latency(source, target);
         let first = latency.sample_ns(link_rng::draw(seed, Stream::Latency, source, target, seq));
-        if self
-            .duplicate
-            .hit(link_rng::draw(seed, Stream::Duplicate, source, target, seq))
+        if self.duplicate.numerator > 0
+            && self
+                .duplicate
+                .hit(link_rng::draw(seed, Stream::Duplicate, source, target, seq))
         {
             let bits = link_rng::draw(seed, Stream::DuplicateLatency, source, target, seq);
             return Fate::Duplicated(first, latency.sample_ns(bits));

@@ -10,6 +10,7 @@ use super::gossip::Missing;
 use super::{Event, Node, PeerChange, Timer};
 use crate::address::Address;
 use crate::control::{Control, MemberState};
+use crate::id_set::IdSet;
 use crate::message::MessageId;
 use crate::rng::mix64;
 use crate::time::Time;
@@ -24,6 +25,16 @@ const SUSPECTS_MAX: usize = 16;
 /// Oldest forgotten first; a forgotten agent is suspected at incarnation 0,
 /// which its next refutation corrects.
 const INCARNATIONS_MAX: usize = 16;
+
+/// Steps a membership rumour travels from the node that starts it: the
+/// suspect's neighbours and their neighbours hear it (an active view is about
+/// five), which is who probes it and who must hear its refutation.
+const RUMOUR_HOPS: u8 = 3;
+
+/// Membership rumours remembered for duplicate suppression. A rumour is
+/// forwarded once per (member, incarnation, state); 512 covers the rumours
+/// of a partition that cuts a node off from its whole view, many times over.
+const RUMOURS_MAX: u32 = 512;
 
 /// Domain separator for membership-update keys in the duplicate filter.
 const MEMBER_UPDATE_DOMAIN: u64 = 0x6d65_6d62_6572_5f75;
@@ -58,6 +69,10 @@ pub(super) struct Membership<A> {
     probe: Option<Probe<A>>,
     probe_cursor: usize,
     suspects: Vec<Suspect<A>>,
+    /// Membership rumours already seen: kept apart from the message
+    /// duplicate filter, so that a burst of suspicions during a partition
+    /// cannot evict message ids (which would deliver messages twice).
+    pub(super) rumours: IdSet,
     /// Latest incarnations heard from refutations.
     incarnations: Vec<(A, u32)>,
     incarnation: u32,
@@ -74,6 +89,7 @@ impl<A> Default for Membership<A> {
             probe: None,
             probe_cursor: 0,
             suspects: Vec::new(),
+            rumours: IdSet::with_capacity(RUMOURS_MAX),
             incarnations: Vec::new(),
             incarnation: 0,
         }
@@ -87,6 +103,7 @@ impl<A: Address> Membership<A> {
             + self.missing.capacity() * size_of::<Missing<A>>()
             + self.suspects.capacity() * size_of::<Suspect<A>>()
             + self.incarnations.capacity() * size_of::<(A, u32)>()
+            + self.rumours.heap_bytes()
     }
 
     fn known_incarnation(&self, member: A) -> u32 {
@@ -490,14 +507,13 @@ impl<A: Address> Node<A> {
             incarnation,
             state: MemberState::Suspect,
         };
-        self.seen
-            .insert(self.member_update_key(member, incarnation, MemberState::Suspect));
+        self.remember_rumour(member, incarnation, MemberState::Suspect);
         let mut targets = self.active_view().to_vec();
         if !targets.contains(&member) {
             targets.push(member);
         }
         for peer in targets {
-            self.send_control(peer, &update);
+            self.send_control_hops(peer, &update, RUMOUR_HOPS);
         }
     }
 
@@ -522,12 +538,12 @@ impl<A: Address> Node<A> {
             None => Vec::new(),
         };
         for suspect in due {
-            self.confirm_dead(suspect.member, suspect.incarnation, None);
+            self.confirm_dead(suspect.member, suspect.incarnation, None, RUMOUR_HOPS);
         }
         self.arm_suspicion_timer();
     }
 
-    fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>) {
+    fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>, hops: u8) {
         let was_known =
             self.active_view().contains(&member) || self.passive_view().contains(&member);
         self.membership_state().forget(member);
@@ -537,18 +553,24 @@ impl<A: Address> Node<A> {
                 change: PeerChange::Failed,
             });
         }
-        self.seen
-            .insert(self.member_update_key(member, incarnation, MemberState::Dead));
+        self.remember_rumour(member, incarnation, MemberState::Dead);
         let update = Control::MemberUpdate {
             member,
             incarnation,
             state: MemberState::Dead,
         };
-        self.spread_update(&update, source);
+        if hops > 0 {
+            self.spread_update(&update, source, hops - 1);
+        }
         self.maintain_active_view();
     }
 
-    fn spread_update(&mut self, update: &Control<A>, except: Option<A>) {
+    /// Sends a rumour to the active view (but `except`), forwardable
+    /// `hops` more times. Bounded hops, not flooding: SWIM spreads a rumour
+    /// a few steps around the suspect, and an unbounded flood of thousands
+    /// of rumours (a partition makes every node suspect its neighbours
+    /// across the cut) would outlive any duplicate filter.
+    fn spread_update(&mut self, update: &Control<A>, except: Option<A>, hops: u8) {
         let targets: Vec<A> = self
             .active_view()
             .iter()
@@ -556,8 +578,14 @@ impl<A: Address> Node<A> {
             .filter(|p| Some(*p) != except)
             .collect();
         for peer in targets {
-            self.send_control(peer, update);
+            self.send_control_hops(peer, update, hops);
         }
+    }
+
+    /// Records a rumour as seen; `false` when it already was.
+    fn remember_rumour(&mut self, member: A, incarnation: u32, state: MemberState) -> bool {
+        let key = self.member_update_key(member, incarnation, state);
+        self.membership_state().rumours.insert(key)
     }
 
     fn member_update_key(&self, member: A, incarnation: u32, state: MemberState) -> u64 {
@@ -576,12 +604,13 @@ impl<A: Address> Node<A> {
         &mut self,
         now: Time,
         source: A,
+        hops: u8,
         member: A,
         incarnation: u32,
         state: MemberState,
     ) {
         let key = self.member_update_key(member, incarnation, state);
-        if !self.seen.insert(key) {
+        if !self.membership_state().rumours.insert(key) {
             return;
         }
         if member == self.addr {
@@ -594,9 +623,8 @@ impl<A: Address> Node<A> {
                     incarnation,
                     state: MemberState::Alive,
                 };
-                self.seen
-                    .insert(self.member_update_key(member, incarnation, MemberState::Alive));
-                self.spread_update(&refute, None);
+                self.remember_rumour(member, incarnation, MemberState::Alive);
+                self.spread_update(&refute, None, RUMOUR_HOPS);
                 if !self.active_view().contains(&source) {
                     self.send_control(source, &refute);
                 }
@@ -615,7 +643,9 @@ impl<A: Address> Node<A> {
                 if known {
                     self.suspect(now, member, Some(incarnation));
                 }
-                self.spread_update(&update, Some(source));
+                if hops > 0 {
+                    self.spread_update(&update, Some(source), hops - 1);
+                }
             }
             MemberState::Alive => {
                 let m = self.membership_state();
@@ -630,9 +660,11 @@ impl<A: Address> Node<A> {
                     });
                     self.arm_suspicion_timer();
                 }
-                self.spread_update(&update, Some(source));
+                if hops > 0 {
+                    self.spread_update(&update, Some(source), hops - 1);
+                }
             }
-            MemberState::Dead => self.confirm_dead(member, incarnation, Some(source)),
+            MemberState::Dead => self.confirm_dead(member, incarnation, Some(source), hops),
         }
     }
 }

@@ -805,6 +805,16 @@ impl<A: Address> Node<A> {
     }
 
     fn send_control_with_seq(&mut self, to: A, control: &Control<A>, seq: u16) {
+        self.send_control_full(to, control, seq, 0);
+    }
+
+    /// Queues a control message that may be forwarded `hops` more times.
+    fn send_control_hops(&mut self, to: A, control: &Control<A>, hops: u8) {
+        let seq = self.next_seq();
+        self.send_control_full(to, control, seq, hops);
+    }
+
+    fn send_control_full(&mut self, to: A, control: &Control<A>, seq: u16, hops: u8) {
         let header = CompactHeader::new(HeaderFields {
             msg_type: control.msg_type(),
             priority: Priority::Critical,
@@ -814,7 +824,7 @@ impl<A: Address> Node<A> {
             timestamp_s: 0,
             payload_len: 0,
             flags: Flags::DIRECT,
-            hops_remaining: 0,
+            hops_remaining: hops,
         });
         let len = self.outbox.push(to, |out| {
             let start = out.len();

@@ -32,7 +32,9 @@ impl<A: Address> Node<A> {
         if !MsgType::is_application_code(header.msg_type_code()) {
             let msg_type = header.msg_type().expect("parse validated the type");
             match Control::<A>::decode(msg_type, payload) {
-                Some(control) => self.on_control(now, source, header.seq(), control),
+                Some(control) => {
+                    self.on_control(now, source, header.seq(), header.hops_remaining(), control)
+                }
                 None => self.stats.drop(DropReason::BadControl),
             }
             return;
@@ -132,7 +134,7 @@ impl<A: Address> Node<A> {
     }
 
     /// Dispatches a control message to membership or gossip.
-    fn on_control(&mut self, now: Time, source: A, seq: u16, control: Control<A>) {
+    fn on_control(&mut self, now: Time, source: A, seq: u16, hops: u8, control: Control<A>) {
         match control {
             Control::Join => self.on_join(source),
             Control::ForwardJoin { joiner, ttl } => self.on_forward_join(source, joiner, ttl),
@@ -152,7 +154,7 @@ impl<A: Address> Node<A> {
                 member,
                 incarnation,
                 state,
-            } => self.on_member_update(now, source, member, incarnation, state),
+            } => self.on_member_update(now, source, hops, member, incarnation, state),
             Control::Leave => self.on_leave(source),
             Control::IHave { ids } => self.on_ihave(now, source, &ids),
             Control::IWant { ids } => self.on_iwant(source, &ids),

@@ -5,19 +5,29 @@
 
 use colony_core::Priority;
 use colony_core::message::MessageId;
+use std::sync::Arc;
+
+use colony_core::AgentId;
+use colony_core::config::{Config, Sampling};
 use colony_core::node::{Command, DropReason, Event, Handled, Input, Node};
 use colony_core::priority::Disposition;
+use colony_core::rng::Rng;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
 
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::InFlight;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
+use crate::faults::FaultTimeline;
 use crate::network::{Fate, NetworkModel};
 
 /// What the engine asks an agent to do, on behalf of the scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum CommandKind {
+    /// Crash: lose every input until the restart.
+    Crash,
+    /// Restart after a crash; with a fresh state when `true`.
+    Restart(bool),
     /// Join the overlay through this contact (views sampling, at start).
     Join(u32),
     /// The workload broadcast with this index.
@@ -50,6 +60,7 @@ impl ChunkWork {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DeliveryRecord {
     pub(crate) id: MessageId,
+    pub(crate) agent: u32,
     pub(crate) priority: Priority,
     pub(crate) disposition: Disposition,
     pub(crate) at: u64,
@@ -71,6 +82,10 @@ pub(crate) struct ChunkOutput {
     pub(crate) lost: u64,
     /// Datagrams dropped because a busy agent's queue was too long.
     pub(crate) cpu_drops: u64,
+    /// Datagrams dropped at a partition.
+    pub(crate) partition_drops: u64,
+    /// Inputs lost by crashed agents.
+    pub(crate) crash_drops: u64,
     /// Digests the agents emitted.
     pub(crate) digests: u64,
     /// Datagrams sent, as (round index, count) runs.
@@ -87,6 +102,12 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) round_ns: u64,
     /// Cycle costs for agents with a finite CPU.
     pub(crate) costs: &'a CostTable,
+    /// The fault timeline.
+    pub(crate) faults: &'a FaultTimeline,
+    /// The shared node configuration (for restarts with a fresh state).
+    pub(crate) config: &'a Arc<Config>,
+    /// Agents in the run.
+    pub(crate) agents: u32,
 }
 
 #[inline]
@@ -99,6 +120,72 @@ const KIND_DATAGRAM: u64 = 0;
 const KIND_COMMAND: u64 = 1;
 const KIND_TIMER: u64 = 2;
 const KIND_CPU_DROP: u64 = 3;
+const KIND_FAULT_DROP: u64 = 4;
+
+/// Contacts a restarted agent is given: with a tenth of the swarm down, all
+/// four are down with probability 1/10,000.
+const RESTART_CONTACTS: u64 = 4;
+
+/// Stream of the RNGs of agents restarted with a fresh state.
+const RESTART_RNG_STREAM: u64 = 0x0072_6573_7461_7274;
+
+/// Crash and restart commands; `Some(tag)` when `kind` was one of them.
+fn lifecycle(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    kind: CommandKind,
+    time: Time,
+    node: &mut Node<u32>,
+    slot: &mut AgentSlot,
+) -> Option<u64> {
+    match kind {
+        CommandKind::Crash => {
+            slot.crashed = true;
+            slot.timeout = NO_TIMEOUT;
+            Some(u64::MAX - 1)
+        }
+        CommandKind::Restart(lose_state) => {
+            slot.crashed = false;
+            if lose_state {
+                slot.restarts += 1;
+                let stream = RESTART_RNG_STREAM ^ u64::from(slot.restarts);
+                let rng = Rng::for_agent(ctx.seed, stream, u64::from(agent));
+                *node = Node::new(
+                    AgentId::from_index(u64::from(agent)),
+                    agent,
+                    Arc::clone(ctx.config),
+                    rng,
+                );
+                let _ = node.handle(time, Input::Timeout);
+                if ctx.config.sampling == Sampling::Views && ctx.agents > 1 {
+                    // Several contacts: any of them may be down too; the node
+                    // asks the others from its passive view until one answers.
+                    let contacts: Vec<u32> = (0..RESTART_CONTACTS)
+                        .map(|i| {
+                            let pick = mix64(
+                                ctx.seed
+                                    ^ mix64(
+                                        u64::from(agent) ^ (u64::from(slot.restarts) << 32) ^ i,
+                                    ),
+                            );
+                            let contact = (pick % u64::from(ctx.agents - 1)) as u32;
+                            if contact >= agent {
+                                contact + 1
+                            } else {
+                                contact
+                            }
+                        })
+                        .collect();
+                    let _ = node.handle(time, Input::Command(Command::Join { contacts }));
+                }
+            } else {
+                let _ = node.handle(time, Input::Timeout);
+            }
+            Some(u64::MAX - 2 - u64::from(lose_state))
+        }
+        CommandKind::Join(_) | CommandKind::Broadcast(_) => None,
+    }
+}
 
 /// Runs one chunk: `nodes[i]` is agent `base + i`.
 pub(crate) fn run_chunk(
@@ -279,6 +366,19 @@ fn run_agent(
         if t_record == arrival {
             let r = records[ri];
             ri += 1;
+            if !ctx.faults.is_empty() && (slot.crashed || ctx.faults.cut(r.source, agent, arrival))
+            {
+                if slot.crashed {
+                    out.crash_drops += 1;
+                } else {
+                    out.partition_drops += 1;
+                }
+                out.hash = fold(
+                    out.hash,
+                    fold(arrival, u64::from(r.source)) ^ KIND_FAULT_DROP,
+                );
+                continue;
+            }
             if now - arrival > QUEUE_DELAY_MAX_NS {
                 out.cpu_drops += 1;
                 out.hash = fold(out.hash, fold(now, u64::from(r.source)) ^ KIND_CPU_DROP);
@@ -308,7 +408,19 @@ fn run_agent(
         } else if t_command == arrival {
             let c = commands[ci];
             ci += 1;
+            if let Some(done) = lifecycle(ctx, agent, c.kind, time, node, slot) {
+                out.hash = fold(out.hash, fold(now, done) ^ KIND_COMMAND);
+                drain(ctx, agent, now, node, slot, buf, out);
+                continue;
+            }
+            if slot.crashed {
+                out.crash_drops += 1;
+                continue;
+            }
             let (tag, command) = match c.kind {
+                CommandKind::Crash | CommandKind::Restart(_) => {
+                    unreachable!("handled by lifecycle")
+                }
                 CommandKind::Join(contact) => (
                     u64::from(contact),
                     Command::Join {
@@ -378,7 +490,18 @@ fn drain(
                 len: buf.len() as u32,
             });
         };
-        match ctx.network.fate(ctx.seed, agent, target, seq) {
+        let loss = if ctx.faults.is_empty() {
+            None
+        } else {
+            ctx.faults.loss_at(now)
+        };
+        let fate = match loss {
+            Some(loss) => ctx
+                .network
+                .fate_with_loss(ctx.seed, agent, target, seq, loss),
+            None => ctx.network.fate(ctx.seed, agent, target, seq),
+        };
+        match fate {
             Fate::Lost => out.lost += 1,
             Fate::Delivered(latency) => send(latency, out),
             Fate::Duplicated(first, second) => {
@@ -394,6 +517,7 @@ fn drain(
             out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ u64::from(d.id.seq));
             out.deliveries.push(DeliveryRecord {
                 id: d.id,
+                agent,
                 priority: d.priority,
                 disposition: d.disposition,
                 at: now,

@@ -19,8 +19,10 @@ use super::chunk::DeliveryRecord;
 /// small enough that a report with many messages stays readable.
 const CURVE_POINTS_MAX: usize = 64;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct MessageMetrics {
+    /// Agents that delivered it, one bit each (empty when over budget).
+    delivered_by: Vec<u64>,
     origin: u32,
     scheduled_ns: u64,
     id: Option<MessageId>,
@@ -47,7 +49,15 @@ pub(crate) struct Metrics {
     by_disposition: [u64; 3],
     critical_not_immediate: u64,
     digests: u64,
+    across_cut: u64,
+    redeliveries: u64,
 }
+
+/// Bits of per-message delivery sets the metrics may hold (128 MiB): one
+/// bit per agent per broadcast tells a second delivery to the same agent (a
+/// protocol flaw, reported as `redeliveries`) from coverage. Beyond it,
+/// deliveries are counted without that check.
+const DELIVERY_BITS_MAX: u64 = 1 << 30;
 
 /// Rounds whose datagram counts are kept; later rounds are added to the
 /// last one. 100,000 rounds is over five hours of 200 ms rounds.
@@ -58,6 +68,8 @@ const CDF_POINTS: usize = 100;
 
 impl Metrics {
     pub(crate) fn new(spec: &SimSpec) -> Self {
+        let track = (spec.workload.len() as u64).saturating_mul(u64::from(spec.agents))
+            <= DELIVERY_BITS_MAX;
         let messages = spec
             .workload
             .iter()
@@ -67,6 +79,11 @@ impl Metrics {
                 let subscribed = StandardChannel::from_hash(b.channel_hash)
                     .is_some_and(|c| c.subscribed_by_default());
                 MessageMetrics {
+                    delivered_by: if track {
+                        vec![0; spec.agents.div_ceil(64) as usize]
+                    } else {
+                        Vec::new()
+                    },
                     origin: b.origin,
                     scheduled_ns: b.at_ns,
                     id: None,
@@ -90,6 +107,8 @@ impl Metrics {
             by_disposition: [0; 3],
             critical_not_immediate: 0,
             digests: 0,
+            across_cut: 0,
+            redeliveries: 0,
         }
     }
 
@@ -104,6 +123,10 @@ impl Metrics {
 
     pub(crate) fn id_of(&self, index: usize) -> Option<MessageId> {
         self.messages.get(index).and_then(|m| m.id)
+    }
+
+    pub(crate) fn delivered_across_cut(&mut self) {
+        self.across_cut += 1;
     }
 
     pub(crate) fn digests_emitted(&mut self, n: u64) {
@@ -125,6 +148,14 @@ impl Metrics {
             return;
         };
         let m = &mut self.messages[index];
+        if let Some(word) = m.delivered_by.get_mut(d.agent as usize / 64) {
+            let bit = 1u64 << (d.agent % 64);
+            if *word & bit != 0 {
+                self.redeliveries += 1;
+                return;
+            }
+            *word |= bit;
+        }
         let was_complete = m.complete();
         m.times.push(d.at);
         m.last_hop = m.last_hop.max(d.hops);
@@ -151,12 +182,14 @@ impl Metrics {
     }
 
     /// The report's message, totals and latency sections.
-    pub(crate) fn report(&self, round_ns: Option<u64>) -> RunReport {
+    /// `crashed_at_end` agents (still down when the run ended) are not
+    /// counted as eligible: coverage is over honest live agents.
+    pub(crate) fn report(&self, round_ns: Option<u64>, crashed_at_end: u64) -> RunReport {
         let messages = self
             .messages
             .iter()
             .enumerate()
-            .map(|(i, m)| message_report(i, m, round_ns))
+            .map(|(i, m)| message_report(i, m, round_ns, crashed_at_end))
             .collect();
         RunReport {
             schema_version: REPORT_SCHEMA_VERSION,
@@ -181,6 +214,8 @@ impl Metrics {
                     .collect(),
                 critical_not_immediate: self.critical_not_immediate,
                 digests: self.digests,
+                deliveries_across_cut: self.across_cut,
+                redeliveries: self.redeliveries,
                 ..Totals::default()
             },
             latency_ns: self.latency.summary(),
@@ -193,7 +228,16 @@ impl Metrics {
     }
 }
 
-fn message_report(index: usize, m: &MessageMetrics, round_ns: Option<u64>) -> MessageReport {
+fn message_report(
+    index: usize,
+    m: &MessageMetrics,
+    round_ns: Option<u64>,
+    crashed: u64,
+) -> MessageReport {
+    let m = &MessageMetrics {
+        eligible: m.eligible.saturating_sub(crashed),
+        ..m.clone()
+    };
     let mut times = m.times.clone();
     times.sort_unstable();
     let delivered = times.len() as u64;

@@ -43,6 +43,7 @@ use colony_core::{AgentId, Priority};
 use colony_reports::RunReport;
 use rayon::prelude::*;
 
+use crate::faults::{FaultKind, FaultTimeline};
 use crate::network::NetworkModel;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use inflight::{InFlight, InFlightQueue, SortedSends};
@@ -154,6 +155,8 @@ pub struct SimSpec {
     pub stop: StopCondition,
     /// Agents with a finite CPU (empty: every agent is infinitely fast).
     pub cpu: Vec<cpu::CpuGroup>,
+    /// The fault timeline (empty: no fault).
+    pub faults: FaultTimeline,
 }
 
 /// Why a spec cannot run.
@@ -208,6 +211,10 @@ pub(crate) struct AgentSlot {
     pub(crate) cycles_per_s: u64,
     /// Until when the agent's CPU is busy, virtual ns.
     pub(crate) busy_until: u64,
+    /// Crashed: inputs are lost until it restarts.
+    pub(crate) crashed: bool,
+    /// Restarts so far (seeds the fresh state of a restart).
+    pub(crate) restarts: u32,
 }
 
 /// Progress of a run, for progress bars.
@@ -236,6 +243,8 @@ pub struct Engine {
     metrics: Metrics,
     costs: cpu::CostTable,
     cpu_drops: u64,
+    fault_drops: [u64; 2],
+    config: Arc<Config>,
     trace: u64,
     now_ns: u64,
     events: u64,
@@ -294,6 +303,8 @@ impl Engine {
                 sent: 0,
                 cycles_per_s,
                 busy_until: 0,
+                crashed: false,
+                restarts: 0,
             });
         }
         let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
@@ -328,6 +339,29 @@ impl Engine {
                 commands.entry(at / window_ns).or_default().push(command);
             }
         }
+        for fault in spec.faults.faults() {
+            if let FaultKind::Crash { agents, lose_state } = &fault.kind {
+                for agent in agents.iter().filter(|a| *a < spec.agents) {
+                    let crash = DueCommand {
+                        agent,
+                        at: fault.at_ns,
+                        kind: CommandKind::Crash,
+                    };
+                    commands
+                        .entry(fault.at_ns / window_ns)
+                        .or_default()
+                        .push(crash);
+                    if let Some(until) = fault.until_ns {
+                        let restart = DueCommand {
+                            agent,
+                            at: until,
+                            kind: CommandKind::Restart(*lose_state),
+                        };
+                        commands.entry(until / window_ns).or_default().push(restart);
+                    }
+                }
+            }
+        }
         let chunks = n.div_ceil(CHUNK_AGENTS);
         let metrics = Metrics::new(&spec);
         Ok(Engine {
@@ -340,6 +374,8 @@ impl Engine {
             metrics,
             costs: cpu::CostTable::default(),
             cpu_drops: 0,
+            fault_drops: [0; 2],
+            config,
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             now_ns: 0,
             events: 0,
@@ -450,6 +486,9 @@ impl Engine {
             window_end,
             round_ns: self.round_ns(),
             costs: &self.costs,
+            faults: &self.spec.faults,
+            config: &self.config,
+            agents: self.spec.agents,
         };
         self.nodes
             .par_chunks_mut(CHUNK_AGENTS)
@@ -488,6 +527,8 @@ impl Engine {
             self.events += out.inputs;
             self.lost += out.lost;
             self.cpu_drops += out.cpu_drops;
+            self.fault_drops[0] += out.partition_drops;
+            self.fault_drops[1] += out.crash_drops;
             // Consecutive agents mostly wake in the same window (the next
             // round boundary): one map lookup per run of equal windows.
             let mut run: Option<(u64, &mut Vec<u32>)> = None;
@@ -513,6 +554,12 @@ impl Engine {
             }
             for d in &out.deliveries {
                 self.metrics.delivered(d);
+                if !self.spec.faults.is_empty()
+                    && let Some(origin) = d.id.from.index().and_then(|i| u32::try_from(i).ok())
+                    && self.spec.faults.cut(origin, d.agent, d.at)
+                {
+                    self.metrics.delivered_across_cut();
+                }
             }
             self.metrics.digests_emitted(out.digests);
         }
@@ -555,7 +602,14 @@ impl Engine {
         if self.cpu_drops > 0 {
             drops.insert("cpu_overload".into(), self.cpu_drops);
         }
-        let mut report = self.metrics.report(round_ns);
+        for (name, n) in ["partition", "crashed"].into_iter().zip(self.fault_drops) {
+            if n > 0 {
+                drops.insert(name.into(), n);
+            }
+        }
+        let crashed_at_end = self.slots.iter().filter(|s| s.crashed).count() as u64;
+        let mut report = self.metrics.report(round_ns, crashed_at_end);
+        report.fault_windows_ns = self.spec.faults.windows(self.now_ns);
         report.round_ns = round_ns;
         report.scenario = self.spec.name.clone();
         report.seed = self.spec.seed;

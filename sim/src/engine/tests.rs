@@ -44,6 +44,7 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
             at_full_coverage: true,
         },
         cpu: Vec::new(),
+        faults: Default::default(),
     }
 }
 
@@ -197,4 +198,139 @@ fn an_overloaded_agent_drops_what_would_wait_too_long() {
         "{:?}",
         report.totals.drops
     );
+}
+
+fn partition_spec() -> SimSpec {
+    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    let mut spec = push_spec(2_000, 21);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    spec.workload[0].at_ns = SECOND_NS;
+    // Agents 0..1000 are cut off from the rest from 0.5 s to 5 s.
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: SECOND_NS / 2,
+        until_ns: Some(5 * SECOND_NS),
+        kind: FaultKind::Partition {
+            side: AgentSet::from_ranges(vec![(0, 1_000)]),
+            one_way: false,
+        },
+    }]);
+    spec
+}
+
+#[test]
+fn a_partition_stops_every_delivery_across_the_cut_until_it_heals() {
+    let report = run(partition_spec(), 2);
+    let m = &report.messages[0];
+    assert_eq!(m.coverage, 1.0, "full coverage after the heal");
+    assert_eq!(report.totals.deliveries_across_cut, 0);
+    assert!(report.totals.drops["partition"] > 0);
+    // Half the swarm was unreachable until the heal at 5 s (broadcast at 1 s).
+    assert!(m.time_to_full_coverage_ns.unwrap() > 4 * SECOND_NS, "{m:?}");
+    // Before the heal, at most the origin's side (999 of 1,999 agents) had
+    // it, and gossip had reached nearly all of that side.
+    let before_heal = m.curve.iter().rfind(|p| p.t_ns < 4 * SECOND_NS).unwrap();
+    assert!(
+        before_heal.coverage <= 999.0 / 1999.0 && before_heal.coverage > 0.45,
+        "{before_heal:?}"
+    );
+    assert_eq!(
+        report.fault_windows_ns,
+        vec![(SECOND_NS / 2, 5 * SECOND_NS)]
+    );
+}
+
+#[test]
+fn a_one_way_partition_lets_the_other_direction_through() {
+    use crate::faults::FaultKind;
+    let mut spec = partition_spec();
+    let mut faults = spec.faults.faults().to_vec();
+    if let FaultKind::Partition { one_way, .. } = &mut faults[0].kind {
+        *one_way = true;
+    }
+    spec.faults = crate::faults::FaultTimeline::new(faults);
+    // The origin (agent 0) is on the cut side: its pushes out are dropped,
+    // but the other side's pulls still reach it... and its replies do not.
+    let report = run(spec, 1);
+    assert!(report.totals.drops["partition"] > 0);
+    assert_eq!(report.messages[0].coverage, 1.0);
+}
+
+#[test]
+fn crashed_agents_lose_their_inputs_and_are_not_counted_while_down() {
+    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    let mut spec = push_spec(1_000, 4);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    spec.workload[0].at_ns = SECOND_NS;
+    spec.stop = StopCondition {
+        duration_ns: 10 * SECOND_NS,
+        at_full_coverage: false,
+    };
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: SECOND_NS / 2,
+        until_ns: None,
+        kind: FaultKind::Crash {
+            agents: AgentSet::from_ranges(vec![(500, 600)]),
+            lose_state: false,
+        },
+    }]);
+    let report = run(spec, 2);
+    let m = &report.messages[0];
+    assert_eq!(
+        m.eligible,
+        999 - 100,
+        "the hundred crashed agents are not eligible"
+    );
+    assert_eq!(m.coverage, 1.0);
+    assert!(report.totals.drops["crashed"] > 0);
+}
+
+#[test]
+fn a_crashed_agent_that_restarts_with_a_fresh_state_catches_up_by_pull() {
+    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    let mut spec = push_spec(500, 8);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    spec.workload[0].at_ns = SECOND_NS;
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: SECOND_NS / 2,
+        until_ns: Some(8 * SECOND_NS),
+        kind: FaultKind::Crash {
+            agents: AgentSet::from_agents(&[42]),
+            lose_state: true,
+        },
+    }]);
+    let report = run(spec, 1);
+    let m = &report.messages[0];
+    assert_eq!(m.coverage, 1.0);
+    assert!(
+        m.time_to_full_coverage_ns.unwrap() > 7 * SECOND_NS,
+        "agent 42 only gets it after its restart"
+    );
+}
+
+#[test]
+fn a_loss_fault_raises_the_loss_only_while_it_lasts() {
+    use crate::faults::{Fault, FaultKind, FaultTimeline};
+    let mut spec = push_spec(2_000, 3);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(1).unwrap(),
+    };
+    let calm = run(spec.clone(), 1);
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: 0,
+        until_ns: Some(60 * SECOND_NS),
+        kind: FaultKind::Loss {
+            loss: Ratio::new(1, 3).unwrap(),
+        },
+    }]);
+    let lossy = run(spec, 1);
+    assert_eq!(calm.totals.datagrams_lost, 0);
+    let share = lossy.totals.datagrams_lost as f64 / lossy.totals.datagrams_sent as f64;
+    assert!((0.30..0.37).contains(&share), "{share}");
+    assert_eq!(lossy.messages[0].coverage, 1.0);
 }

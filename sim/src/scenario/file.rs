@@ -36,11 +36,9 @@ pub struct ScenarioFile {
     /// What must hold at the end; a failed expectation fails the run.
     #[serde(default)]
     pub expect: ExpectSection,
-    /// Fault timeline (partitions, crashes, churn): not implemented yet; a
-    /// scenario that sets it is refused rather than run without its faults.
+    /// Fault timeline: partitions, crashes and restarts, loss changes.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<serde_json::Value>>")]
-    pub faults: Option<Spanned<toml::Value>>,
+    pub faults: Vec<FaultSection>,
     /// Byzantine agents: not implemented yet; refused like `faults`.
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
@@ -328,6 +326,56 @@ impl Default for NetworkSection {
     }
 }
 
+/// Kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultName {
+    /// Cut the agents of the side off from the rest (or only one way).
+    Partition,
+    /// Crash the agents; restart them at `until`.
+    Crash,
+    /// Change the network's loss.
+    Loss,
+}
+
+/// One fault of the timeline, active from `at` to `until`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    /// `"partition"`, `"crash"` or `"loss"`.
+    #[schemars(with = "FaultName")]
+    pub kind: Spanned<FaultName>,
+    /// Start.
+    pub at: DurationText,
+    /// End (heal, restart); absent: until the run ends.
+    #[serde(default)]
+    pub until: Option<DurationText>,
+    /// The agents concerned, by region names…
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+    /// …or the first share of the agents (`"1/3"`)…
+    #[serde(default)]
+    pub share: Option<RatioText>,
+    /// …or a list of agents…
+    #[serde(default)]
+    pub agents: Option<Vec<u32>>,
+    /// …or a range: `first` and `count`.
+    #[serde(default)]
+    pub first: Option<u32>,
+    /// Agents in the range. Default 1.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Partition: cut only the direction from the agents to the rest.
+    #[serde(default)]
+    pub one_way: bool,
+    /// Crash: restart with a fresh state (and a new join) rather than resume.
+    #[serde(default)]
+    pub lose_state: bool,
+    /// Loss: the share of datagrams lost meanwhile.
+    #[serde(default)]
+    pub loss: Option<RatioText>,
+}
+
 /// Priorities, as written in scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -428,6 +476,8 @@ pub struct ExpectSection {
     pub critical_immediate: Option<bool>,
     /// At least this many digests were emitted.
     pub digests_min: Option<u64>,
+    /// Most deliveries across an active partition (0: the cut holds).
+    pub deliveries_across_cut: Option<u64>,
     /// Most datagrams sent per agent.
     pub datagrams_per_agent: Option<f64>,
 }

@@ -16,6 +16,7 @@ use colony_reports::{Expectation, RunReport};
 
 use crate::engine::cpu::CpuGroup;
 use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
+use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
 use crate::network::{Latency, NetworkModel, Regions};
 
 pub use error::ScenarioError;
@@ -23,8 +24,8 @@ pub use file::ScenarioFile;
 pub use units::{DurationText, RatioText};
 
 use file::{
-    AttentionName, LatencySection, PayloadName, PriorityName, RumorLoss, RumorStop, SamplingName,
-    StrategyName,
+    AttentionName, FaultName, LatencySection, PayloadName, PriorityName, RumorLoss, RumorStop,
+    SamplingName, StrategyName,
 };
 
 /// Most agents a scenario may ask for: ten million, ten times the largest
@@ -87,19 +88,15 @@ impl Scenario {
 
     fn check(&self) -> Result<(), ScenarioError> {
         let f = &self.file;
-        for (section, value) in [("faults", &f.faults), ("byzantine", &f.byzantine)] {
-            if let Some(value) = value {
-                return Err(ScenarioError::at(
-                    &self.path,
-                    &self.source,
-                    value.span(),
-                    format!("`{section}` is not implemented yet in this version of Colony"),
-                )
-                .key(section)
-                .hint(
-                    "remove the section; scenarios that need faults land with the faults issue",
-                ));
-            }
+        if let Some(value) = &f.byzantine {
+            return Err(ScenarioError::at(
+                &self.path,
+                &self.source,
+                value.span(),
+                "`byzantine` is not implemented yet in this version of Colony",
+            )
+            .key("byzantine")
+            .hint("remove the section; Byzantine behaviours land with the faults issue"));
         }
         if f.seeds.is_empty() {
             return Err(self.error_at_key("", "seeds", "`seeds` needs at least one seed"));
@@ -177,6 +174,7 @@ impl Scenario {
             }
         }
         self.regions(count)?;
+        self.faults(count)?;
         self.network()?;
         self.node_config(count)?;
         Ok(())
@@ -232,6 +230,101 @@ impl Scenario {
             starts,
             names: regions.iter().map(|r| r.name.clone()).collect(),
         }))
+    }
+
+    fn fault_error(&self, fault: &file::FaultSection, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::at(&self.path, &self.source, fault.kind.span(), message).key("faults")
+    }
+
+    /// The agents a fault names.
+    fn fault_agents(
+        &self,
+        fault: &file::FaultSection,
+        count: u32,
+    ) -> Result<AgentSet, ScenarioError> {
+        let given = [
+            fault.regions.is_some(),
+            fault.share.is_some(),
+            fault.agents.is_some(),
+            fault.first.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(self.fault_error(
+                fault,
+                "name the agents with exactly one of `regions`, `share`, `agents` or `first`",
+            ));
+        }
+        if let Some(names) = &fault.regions {
+            let Some(split) = self.regions(count)? else {
+                return Err(self.fault_error(fault, "`regions` needs `agents.regions`"));
+            };
+            let mut ranges = Vec::new();
+            for name in names {
+                let Some(i) = split.names.iter().position(|n| n == name) else {
+                    return Err(self.fault_error(fault, format!("no region named {name:?}")));
+                };
+                let end = split.starts.get(i + 1).copied().unwrap_or(count);
+                ranges.push((split.starts[i], end));
+            }
+            return Ok(AgentSet::from_ranges(ranges));
+        }
+        if let Some(share) = fault.share {
+            let end = (u64::from(count) * u64::from(share.0.numerator)
+                / u64::from(share.0.denominator)) as u32;
+            return Ok(AgentSet::from_ranges(vec![(0, end)]));
+        }
+        if let Some(agents) = &fault.agents {
+            if let Some(bad) = agents.iter().find(|a| **a >= count) {
+                return Err(
+                    self.fault_error(fault, format!("agent {bad} does not exist (0..{count})"))
+                );
+            }
+            return Ok(AgentSet::from_agents(agents));
+        }
+        let first = fault.first.expect("checked above");
+        let end = u64::from(first) + u64::from(fault.count.unwrap_or(1));
+        if end > u64::from(count) {
+            return Err(self.fault_error(
+                fault,
+                format!("agents {first}..{end} exceed the {count} agents"),
+            ));
+        }
+        Ok(AgentSet::from_ranges(vec![(first, end as u32)]))
+    }
+
+    fn faults(&self, count: u32) -> Result<FaultTimeline, ScenarioError> {
+        let mut faults = Vec::new();
+        for fault in &self.file.faults {
+            if let Some(until) = fault.until
+                && until <= fault.at
+            {
+                return Err(self.fault_error(fault, "`until` must come after `at`"));
+            }
+            let kind = match fault.kind.get_ref() {
+                FaultName::Partition => FaultKind::Partition {
+                    side: self.fault_agents(fault, count)?,
+                    one_way: fault.one_way,
+                },
+                FaultName::Crash => FaultKind::Crash {
+                    agents: self.fault_agents(fault, count)?,
+                    lose_state: fault.lose_state,
+                },
+                FaultName::Loss => {
+                    let Some(loss) = fault.loss else {
+                        return Err(
+                            self.fault_error(fault, "a loss fault needs `loss`, e.g. \"1/10\"")
+                        );
+                    };
+                    FaultKind::Loss { loss: loss.0 }
+                }
+            };
+            faults.push(Fault {
+                at_ns: fault.at.as_ns(),
+                until_ns: fault.until.map(DurationText::as_ns),
+                kind,
+            });
+        }
+        Ok(FaultTimeline::new(faults))
     }
 
     fn latency(&self, section: &LatencySection) -> Result<Latency, ScenarioError> {
@@ -465,6 +558,7 @@ impl Scenario {
             node: self.node_config(count)?,
             network: self.network()?,
             workload,
+            faults: self.faults(count)?,
             cpu: f
                 .agents
                 .cpu
@@ -649,6 +743,15 @@ impl Scenario {
                 "digests_min",
                 n >= min,
                 format!(">= {min}"),
+                n.to_string(),
+            ));
+        }
+        if let Some(max) = e.deliveries_across_cut {
+            let n = report.totals.deliveries_across_cut;
+            out.push(expectation(
+                "deliveries_across_cut",
+                n <= max,
+                format!("<= {max}"),
                 n.to_string(),
             ));
         }

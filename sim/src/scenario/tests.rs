@@ -129,9 +129,29 @@ fn a_zero_fanout_points_at_its_line() {
 
 #[test]
 fn unimplemented_sections_are_refused_not_ignored() {
-    let error = error_of(&format!("{GOOD}\n[[faults]]\nat = \"1s\"\n"));
-    assert_eq!(error.key.as_deref(), Some("faults"), "{error}");
+    let error = error_of(&format!("{GOOD}\n[byzantine]\nshare = \"1/4\"\n"));
+    assert_eq!(error.key.as_deref(), Some("byzantine"), "{error}");
     assert!(error.message.contains("not implemented yet"), "{error}");
+}
+
+#[test]
+fn faults_resolve_to_a_timeline_and_bad_ones_are_located() {
+    let text = format!(
+        "{GOOD}\n[[faults]]\nkind = \"partition\"\nat = \"1s\"\nuntil = \"5s\"\nshare = \"1/2\"\n"
+    );
+    let spec = Scenario::parse("test.toml", text).unwrap().spec(1).unwrap();
+    assert_eq!(spec.faults.faults().len(), 1);
+    assert!(spec.faults.cut(0, 30, 2_000_000_000));
+    assert!(!spec.faults.cut(0, 30, 6_000_000_000));
+    let error = error_of(&format!(
+        "{GOOD}\n[[faults]]\nkind = \"crash\"\nat = \"1s\"\nagents = [99]\n"
+    ));
+    assert_eq!(error.key.as_deref(), Some("faults"), "{error}");
+    assert!(error.message.contains("agent 99 does not exist"), "{error}");
+    let error = error_of(&format!(
+        "{GOOD}\n[[faults]]\nkind = \"loss\"\nat = \"3s\"\nuntil = \"2s\"\nloss = \"1/2\"\n"
+    ));
+    assert!(error.message.contains("after `at`"), "{error}");
 }
 
 #[test]

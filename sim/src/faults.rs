@@ -1,0 +1,205 @@
+//! The fault timeline: partitions (symmetric or one-way) and their heal,
+//! crashes with or without state loss and the restart, and changes of the
+//! network's loss. Each fault is active on `[at, until)`.
+//!
+//! Partitions are checked when a datagram is *delivered*, so datagrams
+//! already in flight across the cut when it opens are dropped too.
+
+use crate::network::Ratio;
+
+/// A set of agents: sorted, disjoint half-open id ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentSet {
+    ranges: Vec<(u32, u32)>,
+}
+
+impl AgentSet {
+    /// The set of the given ranges (merged and sorted).
+    pub fn from_ranges(mut ranges: Vec<(u32, u32)>) -> Self {
+        ranges.retain(|(a, b)| a < b);
+        ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        AgentSet { ranges: merged }
+    }
+
+    /// The set of these agents.
+    pub fn from_agents(agents: &[u32]) -> Self {
+        AgentSet::from_ranges(agents.iter().map(|a| (*a, a.saturating_add(1))).collect())
+    }
+
+    /// Whether `agent` is in the set.
+    #[inline]
+    pub fn contains(&self, agent: u32) -> bool {
+        let i = self.ranges.partition_point(|(a, _)| *a <= agent);
+        i > 0 && agent < self.ranges[i - 1].1
+    }
+
+    /// Agents in the set.
+    pub fn len(&self) -> u64 {
+        self.ranges.iter().map(|(a, b)| u64::from(b - a)).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The agents, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ranges.iter().flat_map(|(a, b)| *a..*b)
+    }
+}
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Datagrams between `side` and the rest are dropped; with `one_way`,
+    /// only those from `side` to the rest.
+    Partition {
+        /// One side of the cut.
+        side: AgentSet,
+        /// Cut only the direction from `side` to the rest.
+        one_way: bool,
+    },
+    /// The agents stop: their inputs are lost. At `until` they restart,
+    /// with a fresh state (and a new join) when `lose_state`.
+    Crash {
+        /// Agents that crash.
+        agents: AgentSet,
+        /// Restart from scratch instead of resuming.
+        lose_state: bool,
+    },
+    /// The network's loss becomes `loss`.
+    Loss {
+        /// Share of datagrams lost meanwhile.
+        loss: Ratio,
+    },
+}
+
+/// One fault of the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// Start, virtual ns.
+    pub at_ns: u64,
+    /// End (heal, restart), virtual ns; `None` = until the run ends.
+    pub until_ns: Option<u64>,
+    /// What happens.
+    pub kind: FaultKind,
+}
+
+impl Fault {
+    /// Whether the fault is active at `t`.
+    #[inline]
+    pub fn active(&self, t: u64) -> bool {
+        self.at_ns <= t && self.until_ns.is_none_or(|u| t < u)
+    }
+}
+
+/// The timeline, with the queries the engine makes on every datagram.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultTimeline {
+    faults: Vec<Fault>,
+}
+
+impl FaultTimeline {
+    /// A timeline of these faults.
+    pub fn new(faults: Vec<Fault>) -> Self {
+        FaultTimeline { faults }
+    }
+
+    /// The faults.
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Whether there is no fault at all (the fast path skips every check).
+    pub fn is_empty(&self) -> bool {
+        self.faults.is_empty()
+    }
+
+    /// Whether a datagram from `source` to `target` delivered at `t` crosses
+    /// an active partition.
+    pub fn cut(&self, source: u32, target: u32, t: u64) -> bool {
+        self.faults.iter().any(|f| match &f.kind {
+            FaultKind::Partition { side, one_way } if f.active(t) => {
+                let (s, d) = (side.contains(source), side.contains(target));
+                if *one_way { s && !d } else { s != d }
+            }
+            _ => false,
+        })
+    }
+
+    /// The loss in force at `t`, if a fault overrides the network's.
+    pub fn loss_at(&self, t: u64) -> Option<Ratio> {
+        self.faults.iter().rev().find_map(|f| match f.kind {
+            FaultKind::Loss { loss } if f.active(t) => Some(loss),
+            _ => None,
+        })
+    }
+
+    /// Whether `agent` is crashed at `t`.
+    pub fn crashed(&self, agent: u32, t: u64) -> bool {
+        self.faults
+            .iter()
+            .any(|f| matches!(&f.kind, FaultKind::Crash { agents, .. } if f.active(t) && agents.contains(agent)))
+    }
+
+    /// The fault windows, for shading plots (`until` defaults to `end_ns`).
+    pub fn windows(&self, end_ns: u64) -> Vec<(u64, u64)> {
+        self.faults
+            .iter()
+            .map(|f| (f.at_ns, f.until_ns.unwrap_or(end_ns).min(end_ns)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_sets_merge_ranges_and_answer_membership() {
+        let set = AgentSet::from_ranges(vec![(10, 20), (0, 5), (15, 25)]);
+        assert!(set.contains(0) && set.contains(4) && !set.contains(5));
+        assert!(set.contains(10) && set.contains(24) && !set.contains(25));
+        assert_eq!(set.len(), 20);
+        assert_eq!(AgentSet::from_agents(&[3, 1, 2]).len(), 3);
+    }
+
+    #[test]
+    fn a_partition_cuts_across_only_while_active_and_one_way_only_one_way() {
+        let side = AgentSet::from_ranges(vec![(0, 10)]);
+        let timeline = FaultTimeline::new(vec![
+            Fault {
+                at_ns: 100,
+                until_ns: Some(200),
+                kind: FaultKind::Partition {
+                    side: side.clone(),
+                    one_way: false,
+                },
+            },
+            Fault {
+                at_ns: 300,
+                until_ns: None,
+                kind: FaultKind::Partition {
+                    side,
+                    one_way: true,
+                },
+            },
+        ]);
+        assert!(!timeline.cut(1, 50, 99));
+        assert!(timeline.cut(1, 50, 100) && timeline.cut(50, 1, 150));
+        assert!(!timeline.cut(1, 2, 150), "same side");
+        assert!(!timeline.cut(1, 50, 200), "healed");
+        assert!(
+            timeline.cut(1, 50, 300) && !timeline.cut(50, 1, 300),
+            "one way"
+        );
+    }
+}
