@@ -19,7 +19,7 @@ use super::chunk::DeliveryRecord;
 /// small enough that a report with many messages stays readable.
 const CURVE_POINTS_MAX: usize = 64;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct MessageMetrics {
     /// Agents that delivered it, one bit each (empty when over budget).
     delivered_by: Vec<u64>,
@@ -234,18 +234,16 @@ fn message_report(
     round_ns: Option<u64>,
     crashed: u64,
 ) -> MessageReport {
-    let m = &MessageMetrics {
-        eligible: m.eligible.saturating_sub(crashed),
-        ..m.clone()
-    };
+    // Agents still down at the end are not eligible.
+    let eligible = m.eligible.saturating_sub(crashed);
     let mut times = m.times.clone();
     times.sort_unstable();
     let delivered = times.len() as u64;
     let time_to = |share_num: u64, share_den: u64| -> Option<u64> {
-        if m.eligible == 0 {
+        if eligible == 0 {
             return None;
         }
-        let needed = (m.eligible * share_num).div_ceil(share_den).max(1);
+        let needed = (eligible * share_num).div_ceil(share_den).max(1);
         times
             .get(needed as usize - 1)
             .map(|t| t.saturating_sub(m.scheduled_ns))
@@ -258,7 +256,7 @@ fn message_report(
         .filter(|(i, _)| (i + 1) % step == 0 || i + 1 == times.len())
         .map(|(i, t)| CoveragePoint {
             t_ns: t.saturating_sub(m.scheduled_ns),
-            coverage: (i + 1) as f64 / m.eligible.max(1) as f64,
+            coverage: (i + 1) as f64 / eligible.max(1) as f64,
         })
         .collect();
     curve.insert(
@@ -272,12 +270,12 @@ fn message_report(
         index,
         origin: m.origin,
         sent_at_ns: m.scheduled_ns,
-        eligible: m.eligible,
+        eligible,
         delivered,
-        coverage: if m.eligible == 0 {
+        coverage: if eligible == 0 {
             1.0
         } else {
-            delivered.min(m.eligible) as f64 / m.eligible as f64
+            delivered.min(eligible) as f64 / eligible as f64
         },
         time_to_50pct_ns: time_to(1, 2),
         time_to_90pct_ns: time_to(9, 10),
