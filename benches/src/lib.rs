@@ -99,6 +99,8 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
         },
         cpu: Vec::new(),
         faults: Default::default(),
+        script: Vec::new(),
+        observe: false,
     }
 }
 

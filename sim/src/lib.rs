@@ -9,9 +9,11 @@ pub mod cli;
 pub mod engine;
 pub mod faults;
 pub mod link_rng;
+mod metrics;
 pub mod network;
 mod prefetch;
 pub mod scenario;
+pub mod script;
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0
 /// where the platform does not report it.

@@ -3,14 +3,12 @@
 //! Nothing here reads another chunk's state, so chunks may run on any thread
 //! in any order without changing the result.
 
-use colony_core::Priority;
 use colony_core::message::MessageId;
 use std::sync::Arc;
 
 use colony_core::AgentId;
 use colony_core::config::{Config, Sampling};
 use colony_core::node::{Command, DropReason, Event, Handled, Input, Node};
-use colony_core::priority::Disposition;
 use colony_core::rng::Rng;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
@@ -19,7 +17,9 @@ use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::InFlight;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::faults::FaultTimeline;
+use crate::metrics::DeliveryRecord;
 use crate::network::{Fate, NetworkModel};
+use crate::script::{Observed, ScriptedAction, observe, reaction};
 
 /// What the engine asks an agent to do, on behalf of the scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +32,8 @@ pub(crate) enum CommandKind {
     Join(u32),
     /// The workload broadcast with this index.
     Broadcast(u32),
+    /// The scripted action with this index.
+    Script(u32),
 }
 
 /// A command due in this window.
@@ -54,17 +56,6 @@ impl ChunkWork {
     pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty() && self.timers.is_empty() && self.commands.is_empty()
     }
-}
-
-/// A delivery of an application message, for the metrics.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DeliveryRecord {
-    pub(crate) id: MessageId,
-    pub(crate) agent: u32,
-    pub(crate) priority: Priority,
-    pub(crate) disposition: Disposition,
-    pub(crate) at: u64,
-    pub(crate) hops: u8,
 }
 
 /// Everything one chunk produced in one window.
@@ -90,6 +81,8 @@ pub(crate) struct ChunkOutput {
     pub(crate) digests: u64,
     /// Datagrams sent, as (round index, count) runs.
     pub(crate) sends: Vec<(u64, u32)>,
+    /// What the agents observed, when the run records it.
+    pub(crate) observed: Vec<Observed>,
 }
 
 /// Read-only context shared by all chunks of a window.
@@ -97,6 +90,10 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) seed: u64,
     pub(crate) network: &'a NetworkModel,
     pub(crate) workload: &'a [Broadcast],
+    /// Scripted application actions.
+    pub(crate) script: &'a [ScriptedAction],
+    /// Record observations.
+    pub(crate) observe: bool,
     pub(crate) window_end: u64,
     /// Length of the rounds datagrams are counted in, nanoseconds.
     pub(crate) round_ns: u64,
@@ -129,6 +126,45 @@ const RESTART_CONTACTS: u64 = 4;
 /// Stream of the RNGs of agents restarted with a fresh state.
 const RESTART_RNG_STREAM: u64 = 0x0072_6573_7461_7274;
 
+/// Agent `agent` after its `restarts`-th restart with a fresh state, at
+/// `time`: a new node (its RNG from its own stream) that rejoins through
+/// [`RESTART_CONTACTS`] agents picked by a pure hash. The same on every host.
+pub(crate) fn restarted_node(
+    seed: u64,
+    config: &Arc<Config>,
+    agents: u32,
+    agent: u32,
+    restarts: u32,
+    time: Time,
+) -> Node<u32> {
+    let stream = RESTART_RNG_STREAM ^ u64::from(restarts);
+    let rng = Rng::for_agent(seed, stream, u64::from(agent));
+    let mut node = Node::new(
+        AgentId::from_index(u64::from(agent)),
+        agent,
+        Arc::clone(config),
+        rng,
+    );
+    let _ = node.handle(time, Input::Timeout);
+    if config.sampling == Sampling::Views && agents > 1 {
+        // Several contacts: any of them may be down too; the node asks the
+        // others from its passive view until one answers.
+        let contacts: Vec<u32> = (0..RESTART_CONTACTS)
+            .map(|i| {
+                let pick = mix64(seed ^ mix64(u64::from(agent) ^ (u64::from(restarts) << 32) ^ i));
+                let contact = (pick % u64::from(agents - 1)) as u32;
+                if contact >= agent {
+                    contact + 1
+                } else {
+                    contact
+                }
+            })
+            .collect();
+        let _ = node.handle(time, Input::Command(Command::Join { contacts }));
+    }
+    node
+}
+
 /// Crash and restart commands; `Some(tag)` when `kind` was one of them.
 fn lifecycle(
     ctx: &WindowContext<'_>,
@@ -148,42 +184,14 @@ fn lifecycle(
             slot.crashed = false;
             if lose_state {
                 slot.restarts += 1;
-                let stream = RESTART_RNG_STREAM ^ u64::from(slot.restarts);
-                let rng = Rng::for_agent(ctx.seed, stream, u64::from(agent));
-                *node = Node::new(
-                    AgentId::from_index(u64::from(agent)),
-                    agent,
-                    Arc::clone(ctx.config),
-                    rng,
-                );
-                let _ = node.handle(time, Input::Timeout);
-                if ctx.config.sampling == Sampling::Views && ctx.agents > 1 {
-                    // Several contacts: any of them may be down too; the node
-                    // asks the others from its passive view until one answers.
-                    let contacts: Vec<u32> = (0..RESTART_CONTACTS)
-                        .map(|i| {
-                            let pick = mix64(
-                                ctx.seed
-                                    ^ mix64(
-                                        u64::from(agent) ^ (u64::from(slot.restarts) << 32) ^ i,
-                                    ),
-                            );
-                            let contact = (pick % u64::from(ctx.agents - 1)) as u32;
-                            if contact >= agent {
-                                contact + 1
-                            } else {
-                                contact
-                            }
-                        })
-                        .collect();
-                    let _ = node.handle(time, Input::Command(Command::Join { contacts }));
-                }
+                *node =
+                    restarted_node(ctx.seed, ctx.config, ctx.agents, agent, slot.restarts, time);
             } else {
                 let _ = node.handle(time, Input::Timeout);
             }
             Some(u64::MAX - 2 - u64::from(lose_state))
         }
-        CommandKind::Join(_) | CommandKind::Broadcast(_) => None,
+        CommandKind::Join(_) | CommandKind::Broadcast(_) | CommandKind::Script(_) => None,
     }
 }
 
@@ -436,6 +444,10 @@ fn run_agent(
                     };
                     ((1 << 32) | u64::from(index), command)
                 }
+                CommandKind::Script(index) => {
+                    let action = &ctx.script[index as usize].action;
+                    ((2 << 32) | u64::from(index), action.command(|i| i))
+                }
             };
             out.hash = fold(out.hash, fold(now, tag) ^ KIND_COMMAND);
             if let (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) =
@@ -510,7 +522,15 @@ fn drain(
             }
         }
     }
+    let mut reactions = Vec::new();
     while let Some(event) = node.poll_event() {
+        if ctx.observe {
+            out.observed.push(Observed {
+                at_ns: now,
+                agent,
+                what: observe(&event, Some),
+            });
+        }
         if let Event::Digest(_) = event {
             out.digests += 1;
         } else if let Event::Delivered(d) = event {
@@ -523,7 +543,15 @@ fn drain(
                 at: now,
                 hops: d.hops,
             });
+        } else if let Some(command) = reaction(&event) {
+            reactions.push(command);
         }
+    }
+    if !reactions.is_empty() {
+        for command in reactions {
+            let _ = node.handle(Time::from_ns(now), Input::Command(command));
+        }
+        return drain(ctx, agent, now, node, slot, buf, out);
     }
     slot.timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
 }

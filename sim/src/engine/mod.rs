@@ -27,7 +27,6 @@
 mod chunk;
 pub mod cpu;
 mod inflight;
-mod metrics;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +34,7 @@ use std::time::Instant;
 
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
-use colony_core::node::{DropReason, Input, Node};
+use colony_core::node::{Input, Node};
 use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
@@ -44,10 +43,11 @@ use colony_reports::RunReport;
 use rayon::prelude::*;
 
 use crate::faults::{FaultKind, FaultTimeline};
+use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
+use crate::script::{Action, Observed, ScriptedAction};
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use inflight::{InFlight, InFlightQueue, SortedSends};
-use metrics::Metrics;
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
 /// and therefore every merge order — does not depend on the thread count.
@@ -157,6 +157,30 @@ pub struct SimSpec {
     pub cpu: Vec<cpu::CpuGroup>,
     /// The fault timeline (empty: no fault).
     pub faults: FaultTimeline,
+    /// Application actions beyond the workload's broadcasts.
+    pub script: Vec<ScriptedAction>,
+    /// Record every agent's [`Observed`] events (small runs: conformance
+    /// tests, host comparisons); off, the engine keeps only the metrics.
+    pub observe: bool,
+}
+
+impl SimSpec {
+    /// The bucket datagrams are counted in: the gossip round, or 100 ms for
+    /// strategies without rounds.
+    pub(crate) fn round_ns(&self) -> u64 {
+        match self.node.strategy {
+            Strategy::Plumtree { .. } => UNROUNDED_BUCKET_NS,
+            _ => (self.node.gossip_interval.as_nanos() as u64).max(1),
+        }
+    }
+
+    /// The round length reported (none for strategies without rounds).
+    pub(crate) fn reported_round_ns(&self) -> Option<u64> {
+        match self.node.strategy {
+            Strategy::Plumtree { .. } => None,
+            _ => Some(self.round_ns()),
+        }
+    }
 }
 
 /// Why a spec cannot run.
@@ -168,6 +192,13 @@ pub enum SpecError {
     ZeroLatency,
     /// The node configuration is inconsistent.
     Node(String),
+    /// A scripted action names an agent that does not exist.
+    UnknownAgent {
+        /// Index of the action.
+        index: usize,
+        /// The agent named.
+        agent: u32,
+    },
     /// A broadcast names an agent that does not exist.
     UnknownOrigin {
         /// Index of the broadcast.
@@ -188,6 +219,12 @@ impl std::fmt::Display for SpecError {
                 )
             }
             SpecError::Node(why) => write!(f, "node configuration: {why}"),
+            SpecError::UnknownAgent { index, agent } => {
+                write!(
+                    f,
+                    "action {index} names agent {agent}, which does not exist"
+                )
+            }
             SpecError::UnknownOrigin { index, origin } => {
                 write!(
                     f,
@@ -199,6 +236,52 @@ impl std::fmt::Display for SpecError {
 }
 
 impl std::error::Error for SpecError {}
+
+/// Agent `agent`'s node at the start of a run: the same on every host.
+pub(crate) fn new_node(seed: u64, config: &Arc<Config>, agent: u32) -> Node<u32> {
+    let rng = Rng::for_agent(seed, AGENT_RNG_STREAM, u64::from(agent));
+    Node::new(
+        AgentId::from_index(u64::from(agent)),
+        agent,
+        Arc::clone(config),
+        rng,
+    )
+}
+
+/// One agent's join at the start of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Join {
+    pub(crate) agent: u32,
+    pub(crate) at_ns: u64,
+    pub(crate) contact: u32,
+}
+
+/// Who joins through whom, when (views sampling only; with uniform
+/// sampling every agent knows every id from the start). The same plan on
+/// every host.
+pub(crate) fn join_plan(spec: &SimSpec) -> Vec<Join> {
+    if spec.node.sampling != Sampling::Views {
+        return Vec::new();
+    }
+    // Agents join in waves: agent i (i >= 1) joins in wave floor(log2 i),
+    // through an agent of an earlier wave picked by a pure hash of (seed,
+    // agent). Every contact is then already in the overlay when asked —
+    // joining everyone at once through agents that are themselves still
+    // joining leaves islands.
+    (1..spec.agents)
+        .map(|agent| {
+            let wave = u64::from(agent.ilog2());
+            let earlier = 1u64 << wave; // agents 0..2^wave joined before
+            let contact =
+                (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
+            Join {
+                agent,
+                at_ns: wave * JOIN_WAVE_NS,
+                contact,
+            }
+        })
+        .collect()
+}
 
 /// The engine's per-agent bookkeeping next to the node.
 #[derive(Clone, Copy, Debug)]
@@ -241,6 +324,7 @@ pub struct Engine {
     /// Joins and workload broadcasts, by window.
     commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
+    observed: Vec<Observed>,
     costs: cpu::CostTable,
     cpu_drops: u64,
     fault_drops: [u64; 2],
@@ -270,19 +354,24 @@ impl Engine {
                 });
             }
         }
+        for (index, a) in spec.script.iter().enumerate() {
+            let target = match a.action {
+                Action::SendTo { to, .. } | Action::Request { to, .. } => to,
+                _ => a.agent,
+            };
+            for agent in [a.agent, target] {
+                if agent >= spec.agents {
+                    return Err(SpecError::UnknownAgent { index, agent });
+                }
+            }
+        }
         let config = Arc::new(spec.node.clone());
         let n = spec.agents as usize;
         let mut nodes = Vec::with_capacity(n);
         let mut slots = Vec::with_capacity(n);
         let mut timer_wheel: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
         for agent in 0..spec.agents {
-            let rng = Rng::for_agent(spec.seed, AGENT_RNG_STREAM, u64::from(agent));
-            let mut node = Node::new(
-                AgentId::from_index(u64::from(agent)),
-                agent,
-                Arc::clone(&config),
-                rng,
-            );
+            let mut node = new_node(spec.seed, &config, agent);
             let _ = node.handle(Time::ZERO, Input::Timeout);
             let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
             if timeout != NO_TIMEOUT {
@@ -319,25 +408,27 @@ impl Engine {
                 .or_default()
                 .push(command);
         }
-        if spec.node.sampling == Sampling::Views {
-            // Agents join in waves: agent i (i >= 1) joins in wave
-            // floor(log2 i), through an agent of an earlier wave picked by a
-            // pure hash of (seed, agent). Every contact is then already in
-            // the overlay when asked — joining everyone at once through
-            // agents that are themselves still joining leaves islands.
-            for agent in 1..spec.agents {
-                let wave = u64::from(agent.ilog2());
-                let earlier = 1u64 << wave; // agents 0..2^wave joined before
-                let contact =
-                    (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
-                let at = wave * JOIN_WAVE_NS;
-                let command = DueCommand {
-                    agent,
-                    at,
-                    kind: CommandKind::Join(contact),
-                };
-                commands.entry(at / window_ns).or_default().push(command);
-            }
+        for (index, a) in spec.script.iter().enumerate() {
+            let command = DueCommand {
+                agent: a.agent,
+                at: a.at_ns,
+                kind: CommandKind::Script(index as u32),
+            };
+            commands
+                .entry(a.at_ns / window_ns)
+                .or_default()
+                .push(command);
+        }
+        for join in join_plan(&spec) {
+            let command = DueCommand {
+                agent: join.agent,
+                at: join.at_ns,
+                kind: CommandKind::Join(join.contact),
+            };
+            commands
+                .entry(join.at_ns / window_ns)
+                .or_default()
+                .push(command);
         }
         for fault in spec.faults.faults() {
             if let FaultKind::Crash { agents, lose_state } = &fault.kind {
@@ -372,6 +463,7 @@ impl Engine {
             timer_wheel,
             commands,
             metrics,
+            observed: Vec::new(),
             costs: cpu::CostTable::default(),
             cpu_drops: 0,
             fault_drops: [0; 2],
@@ -483,6 +575,8 @@ impl Engine {
             seed: self.spec.seed,
             network: &self.spec.network,
             workload: &self.spec.workload,
+            script: &self.spec.script,
+            observe: self.spec.observe,
             window_end,
             round_ns: self.round_ns(),
             costs: &self.costs,
@@ -562,86 +656,41 @@ impl Engine {
                 }
             }
             self.metrics.digests_emitted(out.digests);
+            self.observed.extend(out.observed);
         }
     }
 
-    /// The bucket datagrams are counted in: the gossip round, or 100 ms for
-    /// strategies without rounds.
     fn round_ns(&self) -> u64 {
-        match self.spec.node.strategy {
-            Strategy::Plumtree { .. } => UNROUNDED_BUCKET_NS,
-            _ => (self.spec.node.gossip_interval.as_nanos() as u64).max(1),
-        }
+        self.spec.round_ns()
     }
 
     /// The report of the run so far.
     fn report(&self, threads: usize, wall_seconds: f64) -> RunReport {
-        let mut stats_sum = colony_core::node::NodeStats::default();
-        for node in &self.nodes {
-            let s = node.stats();
-            stats_sum.datagrams_received += s.datagrams_received;
-            stats_sum.datagrams_sent += s.datagrams_sent;
-            stats_sum.bytes_sent += s.bytes_sent;
-            stats_sum.delivered += s.delivered;
-            for (total, n) in stats_sum.drops.iter_mut().zip(s.drops) {
-                *total += n;
-            }
-        }
-        let round_ns = match self.spec.node.strategy {
-            Strategy::Plumtree { .. } => None,
-            _ => Some(self.round_ns()),
-        };
-        let mut drops: BTreeMap<String, u64> = DropReason::ALL
-            .iter()
-            .map(|r| (r.name().to_string(), stats_sum.drops_of(*r)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        if self.lost > 0 {
-            drops.insert("network_loss".into(), self.lost);
-        }
-        if self.cpu_drops > 0 {
-            drops.insert("cpu_overload".into(), self.cpu_drops);
-        }
-        for (name, n) in ["partition", "crashed"].into_iter().zip(self.fault_drops) {
-            if n > 0 {
-                drops.insert(name.into(), n);
-            }
-        }
         let crashed_at_end = self.slots.iter().filter(|s| s.crashed).count() as u64;
-        let mut report = self.metrics.report(round_ns, crashed_at_end);
-        report.fault_windows_ns = self.spec.faults.windows(self.now_ns);
-        report.round_ns = round_ns;
-        report.scenario = self.spec.name.clone();
-        report.seed = self.spec.seed;
-        report.agents = self.spec.agents;
-        report.threads = threads;
-        report.engine = "fast".into();
-        report.trace_hash = format!("{:016x}", self.trace);
-        report.virtual_time_ns = self.now_ns;
-        report.wall_seconds = wall_seconds;
-        report.peak_rss_bytes = crate::peak_rss_bytes();
-        report.events = self.events;
-        report.events_per_second = if wall_seconds > 0.0 {
-            self.events as f64 / wall_seconds
-        } else {
-            0.0
+        let host_drops = [
+            ("network_loss", self.lost),
+            ("cpu_overload", self.cpu_drops),
+            ("partition", self.fault_drops[0]),
+            ("crashed", self.fault_drops[1]),
+        ];
+        let run = RunFacts {
+            engine: "fast",
+            threads,
+            trace: self.trace,
+            virtual_time_ns: self.now_ns,
+            wall_seconds,
+            events: self.events,
+            crashed_at_end,
         };
-        let n = f64::from(self.spec.agents);
-        let totals = &mut report.totals;
-        totals.datagrams_sent = stats_sum.datagrams_sent;
-        totals.datagrams_delivered = stats_sum.datagrams_received;
-        totals.datagrams_lost = self.lost;
-        totals.bytes_sent = stats_sum.bytes_sent;
-        totals.duplicates = stats_sum.drops_of(DropReason::Duplicate);
-        totals.redundancy = if totals.deliveries > 0 {
-            totals.duplicates as f64 / totals.deliveries as f64
-        } else {
-            0.0
-        };
-        totals.datagrams_per_agent = totals.datagrams_sent as f64 / n;
-        totals.bytes_per_agent = totals.bytes_sent as f64 / n;
-        totals.drops = drops;
-        report
+        let stats = self.nodes.iter().map(Node::stats);
+        self.metrics
+            .full_report(&self.spec, &run, stats, self.lost, &host_drops)
+    }
+
+    /// What the agents observed, in merge order (empty unless
+    /// [`SimSpec::observe`]).
+    pub fn observed(&self) -> &[Observed] {
+        &self.observed
     }
 
     /// The id of the `index`-th broadcast, once sent.

@@ -45,6 +45,8 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
         },
         cpu: Vec::new(),
         faults: Default::default(),
+        script: Vec::new(),
+        observe: false,
     }
 }
 

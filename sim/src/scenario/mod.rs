@@ -559,6 +559,8 @@ impl Scenario {
             network: self.network()?,
             workload,
             faults: self.faults(count)?,
+            script: Vec::new(),
+            observe: false,
             cpu: f
                 .agents
                 .cpu

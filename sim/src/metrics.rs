@@ -1,6 +1,7 @@
-//! Run metrics, gathered at merge time in chunk order (so they cannot depend
-//! on thread scheduling): per broadcast, who delivered it when and after how
-//! many hops; delivery latency in an HDR histogram.
+//! Run metrics shared by every host: per broadcast, who delivered it when
+//! and after how many hops; delivery latency in an HDR histogram. The fast
+//! engine feeds them at merge time in chunk order (so they cannot depend on
+//! thread scheduling); the turmoil and UDP hosts as deliveries happen.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,35 @@ use colony_reports::{
     CoveragePoint, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 
-use super::SimSpec;
-use super::chunk::DeliveryRecord;
+use colony_core::node::{DropReason, NodeStats};
+
+use crate::engine::SimSpec;
+
+/// A delivery of an application message, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeliveryRecord {
+    pub(crate) id: MessageId,
+    pub(crate) agent: u32,
+    pub(crate) priority: Priority,
+    pub(crate) disposition: Disposition,
+    pub(crate) at: u64,
+    pub(crate) hops: u8,
+}
+
+/// What a host knows of its run beyond the metrics, for the report.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunFacts {
+    /// The host's name in reports: "fast", "turmoil", "udp".
+    pub(crate) engine: &'static str,
+    pub(crate) threads: usize,
+    pub(crate) trace: u64,
+    pub(crate) virtual_time_ns: u64,
+    pub(crate) wall_seconds: f64,
+    /// Inputs handled.
+    pub(crate) events: u64,
+    /// Agents down when the run ended (not eligible for coverage).
+    pub(crate) crashed_at_end: u64,
+}
 
 /// Points kept per coverage curve in the report: enough for a smooth plot,
 /// small enough that a report with many messages stays readable.
@@ -163,6 +191,68 @@ impl Metrics {
         if !was_complete && m.complete() {
             self.complete += 1;
         }
+    }
+
+    /// The whole report of a run: metrics, the agents' summed statistics,
+    /// and the drops the host itself made (each named; zero counts omitted).
+    pub(crate) fn full_report<'a>(
+        &self,
+        spec: &SimSpec,
+        run: &RunFacts,
+        stats: impl Iterator<Item = &'a NodeStats>,
+        lost: u64,
+        host_drops: &[(&str, u64)],
+    ) -> RunReport {
+        let mut sum = NodeStats::default();
+        for s in stats {
+            sum.datagrams_received += s.datagrams_received;
+            sum.datagrams_sent += s.datagrams_sent;
+            sum.bytes_sent += s.bytes_sent;
+            sum.delivered += s.delivered;
+            for (total, n) in sum.drops.iter_mut().zip(s.drops) {
+                *total += n;
+            }
+        }
+        let round_ns = spec.reported_round_ns();
+        let drops: BTreeMap<String, u64> = DropReason::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), sum.drops_of(*r)))
+            .chain(host_drops.iter().map(|(name, n)| (name.to_string(), *n)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let mut report = self.report(round_ns, run.crashed_at_end);
+        report.fault_windows_ns = spec.faults.windows(run.virtual_time_ns);
+        report.scenario = spec.name.clone();
+        report.seed = spec.seed;
+        report.agents = spec.agents;
+        report.threads = run.threads;
+        report.engine = run.engine.into();
+        report.trace_hash = format!("{:016x}", run.trace);
+        report.virtual_time_ns = run.virtual_time_ns;
+        report.wall_seconds = run.wall_seconds;
+        report.peak_rss_bytes = crate::peak_rss_bytes();
+        report.events = run.events;
+        report.events_per_second = if run.wall_seconds > 0.0 {
+            run.events as f64 / run.wall_seconds
+        } else {
+            0.0
+        };
+        let n = f64::from(spec.agents);
+        let totals = &mut report.totals;
+        totals.datagrams_sent = sum.datagrams_sent;
+        totals.datagrams_delivered = sum.datagrams_received;
+        totals.datagrams_lost = lost;
+        totals.bytes_sent = sum.bytes_sent;
+        totals.duplicates = sum.drops_of(DropReason::Duplicate);
+        totals.redundancy = if totals.deliveries > 0 {
+            totals.duplicates as f64 / totals.deliveries as f64
+        } else {
+            0.0
+        };
+        totals.datagrams_per_agent = totals.datagrams_sent as f64 / n;
+        totals.bytes_per_agent = totals.bytes_sent as f64 / n;
+        totals.drops = drops;
+        report
     }
 
     pub(crate) fn sent_in_round(&mut self, round: u64, count: u32) {
