@@ -19,9 +19,9 @@ use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4};
 
+use colony_core::address::Address;
 use colony_core::node::{Command, CommandError, Event, Handled, Input, Node};
 use colony_core::time::Time;
-use colony_core::Address;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -164,6 +164,8 @@ pub enum Report<'a, A> {
     Event(Time, &'a Event<A>),
     /// A scheduled command was handled.
     Handled(Time, u64, &'a Result<Handled, CommandError>),
+    /// A datagram was handed to the socket.
+    Sent(Time),
 }
 
 /// Where the driver's reports go. The return value of an event report is a
@@ -238,14 +240,10 @@ where
         {
             return stats;
         }
-        let wake = [
-            node.poll_timeout(),
-            schedule.peek().map(|t| t.at),
-            stop_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let wake = [node.poll_timeout(), schedule.peek().map(|t| t.at), stop_at]
+            .into_iter()
+            .flatten()
+            .min();
         let sleep = async {
             match wake {
                 Some(t) => tokio::time::sleep_until(clock.instant(t)).await,
@@ -311,6 +309,8 @@ async fn flush<A, S, B, K>(
                 Some(to) => {
                     if socket.send_to(out, to).await.is_err() {
                         stats.socket_errors += 1;
+                    } else {
+                        let _ = sink.report(Report::Sent(clock.now()));
                     }
                 }
                 None => stats.unknown_targets += 1,

@@ -6,8 +6,10 @@
 #![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
 pub mod cli;
+pub mod driver;
 pub mod engine;
 pub mod faults;
+pub mod hosts;
 pub mod link_rng;
 mod metrics;
 pub mod network;

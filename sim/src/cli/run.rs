@@ -33,19 +33,22 @@ pub(crate) struct RunArgs {
     /// Print only the verdicts.
     #[arg(long)]
     quiet: bool,
-    /// Host: only `fast` (the parallel engine) exists so far.
-    #[arg(long, default_value = "fast")]
-    engine: String,
+    /// Host: `fast` (the parallel engine) or `turmoil` (the async driver on
+    /// turmoil's simulated network; up to a few hundred agents).
+    #[arg(long, value_enum, default_value_t = Host::Fast)]
+    engine: Host,
+}
+
+/// Which host runs the scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Host {
+    /// The deterministic parallel engine.
+    Fast,
+    /// The async driver under turmoil.
+    Turmoil,
 }
 
 pub(crate) fn run(args: &RunArgs) -> u8 {
-    if args.engine != "fast" {
-        eprintln!(
-            "colony: engine `{}` is not available; only `fast` exists so far",
-            args.engine
-        );
-        return EXIT_BAD_INPUT;
-    }
     if args.threads == Some(0) {
         eprintln!("colony: --threads must be at least 1");
         return EXIT_BAD_INPUT;
@@ -71,12 +74,16 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
             (Some(out), _) => out.join(format!("{}-{seed}", scenario.name())),
             (None, _) => PathBuf::from("reports/runs").join(format!("{}-{seed}", scenario.name())),
         };
-        match run_seed(&scenario, seed, threads, &dir, args.quiet) {
+        match run_seed(&scenario, seed, threads, args.engine, &dir, args.quiet) {
             Ok(true) => {}
             Ok(false) => {
                 code = code.max(EXIT_FAILED);
+                let engine = match args.engine {
+                    Host::Fast => "",
+                    Host::Turmoil => " --engine turmoil",
+                };
                 println!(
-                    "reproduce: colony run {} --seed {seed}",
+                    "reproduce: colony run {} --seed {seed}{engine}",
                     args.file.display()
                 );
             }
@@ -94,13 +101,18 @@ fn run_seed(
     scenario: &Scenario,
     seed: u64,
     threads: usize,
+    host: Host,
     dir: &Path,
     quiet: bool,
 ) -> Result<bool, String> {
     let spec = scenario.spec(seed).map_err(|e| e.to_string())?;
     if !quiet {
+        let on = match host {
+            Host::Fast => format!("{threads} threads"),
+            Host::Turmoil => "turmoil".to_string(),
+        };
         println!(
-            "colony run {} — scenario `{}`, seed {seed}, {threads} threads",
+            "colony run {} — scenario `{}`, seed {seed}, {on}",
             scenario.path,
             scenario.name()
         );
@@ -108,7 +120,6 @@ fn run_seed(
             println!("  {key:<20} {value}");
         }
     }
-    let mut engine = Engine::new(spec).map_err(|e| format!("{}: {e}", scenario.path))?;
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let mut progress = |p: Progress| {
@@ -131,7 +142,17 @@ fn run_seed(
             p.deliveries, p.in_flight
         ));
     };
-    let mut report = engine.run(threads, &mut progress);
+    let mut report = match host {
+        Host::Fast => {
+            let mut engine = Engine::new(spec).map_err(|e| format!("{}: {e}", scenario.path))?;
+            engine.run(threads, &mut progress)
+        }
+        Host::Turmoil => {
+            crate::hosts::turmoil::run(&spec, &mut progress)
+                .map_err(|e| format!("{}: {e}", scenario.path))?
+                .report
+        }
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -46,6 +46,7 @@ use crate::faults::{FaultKind, FaultTimeline};
 use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
 use crate::script::{Action, Observed, ScriptedAction};
+pub(crate) use chunk::restarted_node;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use inflight::{InFlight, InFlightQueue, SortedSends};
 

@@ -1,0 +1,282 @@
+//! The three hosts of one core, behind one entry point each, all returning
+//! an [`Outcome`]: [`fast`] (the parallel engine), [`turmoil`] (the async
+//! driver on turmoil's simulated network) and [`udp`] (the async driver on
+//! real loopback sockets, one task per agent in this process).
+//!
+//! The async hosts share what this module holds: each agent's schedule
+//! (its joins, workload broadcasts and scripted actions, built from the
+//! [`SimSpec`] exactly as the fast engine builds them) and the
+//! [`Recording`] its driver reports into.
+
+pub mod turmoil;
+pub mod udp;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use colony_core::config::Config;
+use colony_core::message::MessageId;
+use colony_core::node::{Command, Event, Handled, Input, Node, NodeStats};
+use colony_core::rng::mix64;
+use colony_core::time::Time;
+use colony_reports::RunReport;
+
+use crate::driver::{
+    self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
+};
+use crate::engine::{Engine, SimSpec, SpecError, join_plan, new_node};
+use crate::metrics::{DeliveryRecord, Metrics, RunFacts};
+use crate::script::{Observed, agent_index, observe, reaction};
+
+/// What a run on any host produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The report (the same schema on every host).
+    pub report: RunReport,
+    /// Every agent's observations (empty unless [`SimSpec::observe`]).
+    pub observed: Vec<Observed>,
+    /// Every agent's node statistics at the end.
+    pub stats: Vec<NodeStats>,
+    /// Every agent's active-view size at the end.
+    pub active_views: Vec<usize>,
+    /// The id of each workload broadcast, once sent.
+    pub broadcast_ids: Vec<Option<MessageId>>,
+}
+
+impl Outcome {
+    fn from_nodes(
+        report: RunReport,
+        observed: Vec<Observed>,
+        nodes: &[&Node<u32>],
+        broadcast_ids: Vec<Option<MessageId>>,
+    ) -> Self {
+        Outcome {
+            report,
+            observed,
+            stats: nodes.iter().map(|n| n.stats().clone()).collect(),
+            active_views: nodes.iter().map(|n| n.active_view().len()).collect(),
+            broadcast_ids,
+        }
+    }
+}
+
+/// Runs `spec` on the fast engine with `threads` threads.
+pub fn fast(spec: &SimSpec, threads: usize) -> Result<Outcome, SpecError> {
+    let mut engine = Engine::new(spec.clone())?;
+    let report = engine.run(threads, &mut |_| {});
+    let ids = (0..spec.workload.len())
+        .map(|i| engine.broadcast_id(i))
+        .collect();
+    let nodes: Vec<&Node<u32>> = engine.nodes().iter().collect();
+    Ok(Outcome::from_nodes(
+        report,
+        engine.observed().to_vec(),
+        &nodes,
+        ids,
+    ))
+}
+
+/// Tag of a scheduled join (broadcasts are tagged with their index,
+/// scripted actions with `SCRIPT_TAG | index`).
+const JOIN_TAG: u64 = u64::MAX;
+const SCRIPT_TAG: u64 = 1 << 32;
+
+/// Agent `agent`'s scheduled commands: the same joins, broadcasts and
+/// actions, at the same times, as on the fast engine.
+pub(crate) fn schedule_for(spec: &SimSpec, agent: u32) -> Vec<Timed<u32>> {
+    let joins = join_plan(spec)
+        .into_iter()
+        .filter(|j| j.agent == agent)
+        .map(|j| Timed {
+            at: Time::from_ns(j.at_ns),
+            command: Command::Join {
+                contacts: vec![j.contact],
+            },
+            tag: JOIN_TAG,
+        });
+    let broadcasts = spec
+        .workload
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.origin == agent)
+        .map(|(index, b)| Timed {
+            at: Time::from_ns(b.at_ns),
+            command: Command::Broadcast {
+                channel_hash: b.channel_hash,
+                priority: b.priority,
+                payload: b.payload.build(b.origin, index as u32),
+            },
+            tag: index as u64,
+        });
+    let actions = spec
+        .script
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.agent == agent)
+        .map(|(index, a)| Timed {
+            at: Time::from_ns(a.at_ns),
+            command: a.action.command(|i| i),
+            tag: SCRIPT_TAG | index as u64,
+        });
+    let mut schedule: Vec<Timed<u32>> = joins.chain(broadcasts).chain(actions).collect();
+    // Ties in the engine's order: joins, then broadcasts, then actions.
+    schedule.sort_by_key(|t| t.at);
+    schedule
+}
+
+/// The agents' nodes at the start of a run, their first timeout handled.
+pub(crate) fn start_nodes(spec: &SimSpec) -> Vec<Node<u32>> {
+    let config = Arc::new(spec.node.clone());
+    (0..spec.agents)
+        .map(|agent| {
+            let mut node = new_node(spec.seed, &config, agent);
+            let _ = node.handle(Time::ZERO, Input::Timeout);
+            node
+        })
+        .collect()
+}
+
+/// The shared node configuration of a spec.
+pub(crate) fn shared_config(spec: &SimSpec) -> Arc<Config> {
+    Arc::new(spec.node.clone())
+}
+
+/// What the async hosts' drivers report into, in the order it happens.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    metrics: Metrics,
+    observed: Vec<Observed>,
+    observe: bool,
+    round_ns: u64,
+    trace: u64,
+    broadcast_ids: Vec<Option<MessageId>>,
+}
+
+impl Recording {
+    pub(crate) fn new(spec: &SimSpec) -> Self {
+        Recording {
+            metrics: Metrics::new(spec),
+            observed: Vec::new(),
+            observe: spec.observe,
+            round_ns: spec.round_ns(),
+            trace: mix64(spec.seed ^ u64::from(spec.agents)),
+            broadcast_ids: vec![None; spec.workload.len()],
+        }
+    }
+
+    /// Takes agent `agent`'s driver report; returns the application's
+    /// reaction.
+    pub(crate) fn take(&mut self, agent: u32, report: Report<'_, u32>) -> Option<Command<u32>> {
+        match report {
+            Report::Event(now, event) => {
+                if self.observe {
+                    self.observed.push(Observed {
+                        at_ns: now.as_ns(),
+                        agent,
+                        what: observe(event, Some),
+                    });
+                }
+                match event {
+                    Event::Delivered(d) => {
+                        self.trace = mix64(
+                            self.trace.rotate_left(7)
+                                ^ mix64(now.as_ns() ^ (u64::from(agent) << 40))
+                                ^ u64::from(d.id.seq),
+                        );
+                        self.metrics.delivered(&DeliveryRecord {
+                            id: d.id,
+                            agent,
+                            priority: d.priority,
+                            disposition: d.disposition,
+                            at: now.as_ns(),
+                            hops: d.hops,
+                        });
+                    }
+                    Event::Digest(_) => self.metrics.digests_emitted(1),
+                    _ => {}
+                }
+                reaction(event)
+            }
+            Report::Handled(_, tag, Ok(Handled::Sent(id))) if tag < SCRIPT_TAG => {
+                let index = tag as usize;
+                self.broadcast_ids[index] = Some(*id);
+                self.metrics.broadcast_sent(index, *id);
+                None
+            }
+            Report::Handled(..) => None,
+            Report::Sent(now) => {
+                self.metrics.sent_in_round(now.as_ns() / self.round_ns, 1);
+                None
+            }
+        }
+    }
+
+    /// Whether every broadcast reached every eligible agent.
+    pub(crate) fn complete(&self) -> bool {
+        self.metrics.all_complete()
+    }
+
+    /// Deliveries so far.
+    pub(crate) fn deliveries(&self) -> u64 {
+        self.metrics.deliveries()
+    }
+
+    /// The outcome of a run on an async host.
+    pub(crate) fn finish(
+        self,
+        spec: &SimSpec,
+        mut run: RunFacts,
+        nodes: &[&Node<u32>],
+        host_drops: &[(&str, u64)],
+    ) -> Outcome {
+        run.trace = self.trace;
+        run.events = nodes.iter().map(|n| n.stats().datagrams_received).sum();
+        let stats = nodes.iter().map(|n| n.stats());
+        let report = self.metrics.full_report(spec, &run, stats, 0, host_drops);
+        // Observations keep the order the host produced them in; sorted by
+        // (time, agent) they compare across hosts.
+        let mut observed = self.observed;
+        observed.sort_by_key(|o| (o.at_ns, o.agent));
+        Outcome::from_nodes(report, observed, nodes, self.broadcast_ids)
+    }
+}
+
+/// One agent's driver reporting into a shared [`Recording`] (the async
+/// hosts run every agent on one thread).
+pub(crate) struct RecordingSink {
+    pub(crate) agent: u32,
+    pub(crate) recording: Rc<RefCell<Recording>>,
+}
+
+impl Sink<u32> for RecordingSink {
+    fn report(&mut self, report: Report<'_, u32>) -> Option<Command<u32>> {
+        self.recording.borrow_mut().take(self.agent, report)
+    }
+}
+
+/// Runs one agent's driver on its shared node.
+// The node stays borrowed for the agent's whole life: only this task
+// touches it, and the host reads it once every task has ended or been
+// dropped (which releases the borrow).
+#[allow(clippy::await_holding_refcell_ref)]
+pub(crate) async fn drive_agent<S: DatagramSocket>(
+    node: &RefCell<Node<u32>>,
+    socket: &S,
+    book: &DenseAddresses,
+    clock: Clock,
+    schedule: Vec<Timed<u32>>,
+    until: Until,
+    mut sink: RecordingSink,
+) -> DriverStats {
+    let mut node = node.borrow_mut();
+    driver::run(
+        &mut node, socket, book, clock, schedule, None, until, &mut sink,
+    )
+    .await
+}
+
+/// The index of the agent that originated `id`, when ids are dense.
+pub fn origin_of(id: &MessageId) -> Option<u32> {
+    agent_index(&id.from)
+}

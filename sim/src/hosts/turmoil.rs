@@ -1,0 +1,371 @@
+//! The turmoil host: every agent is a turmoil host running the async driver
+//! over `turmoil::net::UdpSocket`, in turmoil's deterministic simulated
+//! network and time.
+//!
+//! The scenario maps onto turmoil's own knobs: a constant or uniform
+//! latency becomes turmoil's `[min, max]` message latency (turmoil draws
+//! within it on an exponential curve, in whole milliseconds); constant
+//! region-to-region latencies become per-link latencies; loss becomes
+//! turmoil's link fail rate (each send on a healthy link breaks it with
+//! that probability, dropping the datagram; the next send repairs it);
+//! partitions become turmoil partitions (one-way ones too); crashes crash
+//! the host and restarts bounce it. turmoil's RNG is seeded with the
+//! scenario seed, so the same seed gives the same run.
+//!
+//! turmoil ticks every host every step (1 ms of simulated time) and, for
+//! each host, scans every link that ever carried a datagram: a run costs
+//! about agents³ per simulated second. This host is for small,
+//! high-fidelity runs and refuses more than [`TURMOIL_AGENTS_MAX`] agents.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use colony_core::node::Node;
+use colony_core::time::Time;
+
+use super::{
+    Outcome, Recording, RecordingSink, drive_agent, schedule_for, shared_config, start_nodes,
+};
+use crate::driver::{Clock, DenseAddresses, Until};
+use crate::engine::{Progress, SimSpec, restarted_node};
+use crate::faults::{AgentSet, FaultKind};
+use crate::metrics::RunFacts;
+use crate::network::{Latency, NetworkModel};
+
+/// Most agents a turmoil run takes. Measured here (2-core VM) on the
+/// quickstart scenario (4 s simulated): 50 agents 1.9 s wall, 100 agents
+/// 17 s, 200 agents 134 s — cubic, as turmoil scans every link for every
+/// host each millisecond. Beyond 200 use the fast engine, built for it.
+pub const TURMOIL_AGENTS_MAX: u32 = 200;
+
+/// The UDP port every agent listens on (each agent has its own address).
+pub const AGENT_PORT: u16 = 7070;
+
+/// Datagrams a host's socket queues before turmoil drops more: far above
+/// what a gossip round brings (a real socket buffer holds ~200 KiB).
+const UDP_QUEUE_DATAGRAMS: usize = 4096;
+
+/// Simulated time turmoil may run past the scenario's end before it calls
+/// the run stuck; the loop below stops at the scenario's end first.
+const DURATION_MARGIN: Duration = Duration::from_secs(1);
+
+/// turmoil's step, and the finest latency it can tell apart.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Steps between progress reports.
+const PROGRESS_STEPS: u64 = 100;
+
+/// Why a scenario cannot run under turmoil.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TurmoilError {
+    /// More agents than [`TURMOIL_AGENTS_MAX`].
+    TooManyAgents {
+        /// Agents asked for.
+        agents: u32,
+    },
+    /// The scenario uses something turmoil cannot model.
+    Unsupported(String),
+    /// The spec is inconsistent.
+    Spec(String),
+    /// turmoil stopped the run (a host failed).
+    Sim(String),
+}
+
+impl std::fmt::Display for TurmoilError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TurmoilError::TooManyAgents { agents } => write!(
+                f,
+                "{agents} agents is too many for turmoil (at most {TURMOIL_AGENTS_MAX}): \
+                 turmoil scans every link for every host each simulated millisecond, so \
+                 its cost grows with the cube of the agents (200 agents already take \
+                 minutes); run it on the fast engine (--engine fast)"
+            ),
+            TurmoilError::Unsupported(what) => write!(f, "turmoil cannot model {what}"),
+            TurmoilError::Spec(why) => write!(f, "{why}"),
+            TurmoilError::Sim(why) => write!(f, "turmoil stopped the run: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for TurmoilError {}
+
+/// turmoil's `[min, max]` message latency for a scenario latency.
+fn latency_range(latency: &Latency) -> Result<(Duration, Duration), TurmoilError> {
+    match latency {
+        Latency::Constant(d) => Ok((*d, *d)),
+        Latency::Uniform { min, max } => Ok((*min, *max)),
+        other => Err(TurmoilError::Unsupported(format!(
+            "the latency {other:?}: turmoil draws latency within [min, max] on its own \
+             curve; use a constant or uniform latency"
+        ))),
+    }
+}
+
+/// What turmoil cannot run, named.
+fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
+    if spec.agents > TURMOIL_AGENTS_MAX {
+        return Err(TurmoilError::TooManyAgents {
+            agents: spec.agents,
+        });
+    }
+    if spec.agents == 0 {
+        return Err(TurmoilError::Spec("a run needs at least one agent".into()));
+    }
+    spec.node.validate().map_err(TurmoilError::Spec)?;
+    if !spec.cpu.is_empty() {
+        return Err(TurmoilError::Unsupported(
+            "a CPU model (agents.cpu): turmoil hosts have no simulated CPU".into(),
+        ));
+    }
+    if spec.network.duplicate.numerator > 0 {
+        return Err(TurmoilError::Unsupported(
+            "datagram duplication (network.duplicate)".into(),
+        ));
+    }
+    latency_range(&spec.network.latency)?;
+    if let Some(regions) = &spec.network.regions {
+        for (from, row) in regions.latency.iter().enumerate() {
+            for (to, latency) in row.iter().enumerate() {
+                let Latency::Constant(d) = latency else {
+                    return Err(TurmoilError::Unsupported(
+                        "a non-constant region latency: turmoil sets one latency per link".into(),
+                    ));
+                };
+                if regions.latency[to][from] != Latency::Constant(*d) {
+                    return Err(TurmoilError::Unsupported(format!(
+                        "asymmetric latency between regions {} and {}: turmoil links \
+                         are symmetric",
+                        regions.names[from], regions.names[to]
+                    )));
+                }
+            }
+        }
+    }
+    for (index, b) in spec.workload.iter().enumerate() {
+        if b.origin >= spec.agents {
+            return Err(TurmoilError::Spec(format!(
+                "broadcast {index} names agent {}, which does not exist",
+                b.origin
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A change to turmoil's network or hosts at a time.
+#[derive(Clone, Debug)]
+enum Change {
+    Cut { side: AgentSet, one_way: bool },
+    Heal { side: AgentSet, one_way: bool },
+    Crash(AgentSet),
+    Restart { agents: AgentSet, lose_state: bool },
+    Loss(f64),
+}
+
+fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
+    let mut changes = Vec::new();
+    for fault in spec.faults.faults() {
+        let (start, end) = match &fault.kind {
+            FaultKind::Partition { side, one_way } => (
+                Change::Cut {
+                    side: side.clone(),
+                    one_way: *one_way,
+                },
+                Change::Heal {
+                    side: side.clone(),
+                    one_way: *one_way,
+                },
+            ),
+            FaultKind::Crash { agents, lose_state } => (
+                Change::Crash(agents.clone()),
+                Change::Restart {
+                    agents: agents.clone(),
+                    lose_state: *lose_state,
+                },
+            ),
+            FaultKind::Loss { loss } => (
+                Change::Loss(loss.as_f64()),
+                Change::Loss(spec.network.loss.as_f64()),
+            ),
+        };
+        changes.push((fault.at_ns, start));
+        if let Some(until) = fault.until_ns {
+            changes.push((until, end));
+        }
+    }
+    changes.sort_by_key(|(at, _)| *at);
+    changes
+}
+
+/// Cuts (or heals) every link between `side` and the other agents; one-way
+/// cuts only the direction from `side`.
+fn set_cut(sim: &turmoil::Sim<'_>, ips: &[IpAddr], side: &AgentSet, one_way: bool, cut: bool) {
+    for a in side.iter().filter(|a| (*a as usize) < ips.len()) {
+        for b in (0..ips.len() as u32).filter(|b| !side.contains(*b)) {
+            let (a, b) = (ips[a as usize], ips[b as usize]);
+            match (one_way, cut) {
+                (false, true) => sim.partition(a, b),
+                (false, false) => sim.repair(a, b),
+                (true, true) => sim.partition_oneway(a, b),
+                (true, false) => sim.repair_oneway(a, b),
+            }
+        }
+    }
+}
+
+fn agent_name(agent: u32) -> String {
+    format!("agent-{agent}")
+}
+
+/// Runs `spec` under turmoil, calling `progress` now and then.
+pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, TurmoilError> {
+    check(spec)?;
+    let started = Instant::now();
+    let NetworkModel { latency, loss, .. } = &spec.network;
+    let (latency_min, latency_max) = latency_range(latency)?;
+    let end = Duration::from_nanos(spec.stop.duration_ns);
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(spec.seed)
+        .tick_duration(TICK)
+        .simulation_duration(end + DURATION_MARGIN)
+        .udp_capacity(UDP_QUEUE_DATAGRAMS)
+        .min_message_latency(latency_min)
+        .max_message_latency(latency_max)
+        .fail_rate(loss.as_f64())
+        .repair_rate(1.0)
+        .build();
+    let ips: Vec<IpAddr> = (0..spec.agents)
+        .map(|a| sim.lookup(agent_name(a)))
+        .collect();
+    if let Some(regions) = &spec.network.regions {
+        for a in 0..spec.agents {
+            for b in a + 1..spec.agents {
+                let Latency::Constant(d) = regions.latency[regions.of(a)][regions.of(b)] else {
+                    unreachable!("checked: region latencies are constant");
+                };
+                sim.set_link_latency(ips[a as usize], ips[b as usize], d);
+            }
+        }
+    }
+    let book = Rc::new(DenseAddresses::new(
+        ips.iter()
+            .map(|ip| SocketAddr::new(*ip, AGENT_PORT))
+            .collect(),
+    ));
+    let recording = Rc::new(RefCell::new(Recording::new(spec)));
+    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec)
+        .into_iter()
+        .map(|n| Rc::new(RefCell::new(n)))
+        .collect();
+    for agent in 0..spec.agents {
+        let node = Rc::clone(&nodes[agent as usize]);
+        let book = Rc::clone(&book);
+        let recording = Rc::clone(&recording);
+        let schedule = schedule_for(spec, agent);
+        sim.host(agent_name(agent), move || {
+            let node = Rc::clone(&node);
+            let book = Rc::clone(&book);
+            let recording = Rc::clone(&recording);
+            let schedule = schedule.clone();
+            async move {
+                let socket =
+                    turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT)).await?;
+                // Every host's tokio clock starts when the host does; the
+                // core's zero is the simulation's start.
+                let elapsed = turmoil::sim_elapsed().unwrap_or_default();
+                let clock = Clock::with_epoch(tokio::time::Instant::now() - elapsed);
+                // After a restart, what was due while down is not replayed.
+                let now = clock.now();
+                let schedule = schedule.into_iter().filter(|t| t.at >= now).collect();
+                let sink = RecordingSink { agent, recording };
+                drive_agent(
+                    &node,
+                    &socket,
+                    &book,
+                    clock,
+                    schedule,
+                    Until::Dropped,
+                    sink,
+                )
+                .await;
+                Ok(())
+            }
+        });
+    }
+    let config = shared_config(spec);
+    let mut changes = timeline(spec).into_iter().peekable();
+    let mut crashed = vec![false; spec.agents as usize];
+    let mut restarts = vec![0u32; spec.agents as usize];
+    let mut steps = 0u64;
+    loop {
+        let now = sim.elapsed();
+        let now_ns = now.as_nanos() as u64;
+        while let Some((_, change)) = changes.next_if(|(at, _)| *at <= now_ns) {
+            match change {
+                Change::Cut { side, one_way } => set_cut(&sim, &ips, &side, one_way, true),
+                Change::Heal { side, one_way } => set_cut(&sim, &ips, &side, one_way, false),
+                Change::Crash(agents) => {
+                    for a in agents.iter().filter(|a| *a < spec.agents) {
+                        sim.crash(agent_name(a));
+                        crashed[a as usize] = true;
+                    }
+                }
+                Change::Restart { agents, lose_state } => {
+                    for a in agents.iter().filter(|a| *a < spec.agents) {
+                        if lose_state {
+                            restarts[a as usize] += 1;
+                            *nodes[a as usize].borrow_mut() = restarted_node(
+                                spec.seed,
+                                &config,
+                                spec.agents,
+                                a,
+                                restarts[a as usize],
+                                Time::from_ns(now_ns),
+                            );
+                        }
+                        sim.bounce(agent_name(a));
+                        crashed[a as usize] = false;
+                    }
+                }
+                Change::Loss(p) => sim.set_fail_rate(p),
+            }
+        }
+        if now >= end || (spec.stop.at_full_coverage && recording.borrow().complete()) {
+            break;
+        }
+        sim.step().map_err(|e| TurmoilError::Sim(e.to_string()))?;
+        steps += 1;
+        if steps.is_multiple_of(PROGRESS_STEPS) {
+            progress(Progress {
+                now_ns,
+                until_ns: spec.stop.duration_ns,
+                deliveries: recording.borrow().deliveries(),
+                in_flight: 0,
+            });
+        }
+    }
+    let virtual_time_ns = (sim.elapsed().as_nanos() as u64).min(spec.stop.duration_ns);
+    drop(sim); // ends every host's future, and with it its borrow of its node
+    let recording = Rc::try_unwrap(recording)
+        .map_err(|_| TurmoilError::Sim("a host outlived the simulation".into()))?
+        .into_inner();
+    let nodes: Vec<Node<u32>> = nodes
+        .into_iter()
+        .map(|n| Rc::try_unwrap(n).map(RefCell::into_inner))
+        .collect::<Result<_, _>>()
+        .map_err(|_| TurmoilError::Sim("a host outlived the simulation".into()))?;
+    let run = RunFacts {
+        engine: "turmoil",
+        threads: 1,
+        trace: 0,
+        virtual_time_ns,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        events: 0,
+        crashed_at_end: crashed.iter().filter(|c| **c).count() as u64,
+    };
+    let nodes: Vec<&Node<u32>> = nodes.iter().collect();
+    Ok(recording.finish(spec, run, &nodes, &[]))
+}
