@@ -210,3 +210,42 @@ fn the_ci_gate_passes_on_the_committed_baselines_and_fails_on_a_tighter_one() {
     assert_eq!(result.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("REGRESSED"), "{stdout}");
 }
+
+#[test]
+fn turmoil_runs_a_small_scenario_and_writes_the_same_report() {
+    let out = temp_dir("turmoil");
+    let result = colony()
+        .args([
+            "run",
+            "scenarios/agreement-50.toml",
+            "--engine",
+            "turmoil",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "{stdout}");
+    assert!(stdout.contains("turmoil"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["engine"], "turmoil");
+    assert_eq!(report["agents"], 50);
+    assert_eq!(report["messages"][0]["coverage"], 1.0);
+}
+
+#[test]
+fn turmoil_refuses_a_large_scenario_and_says_why() {
+    let result = colony()
+        .args(["run", "scenarios/quickstart.toml", "--engine", "turmoil"])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("500 agents is too many for turmoil"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--engine fast"), "{stderr}");
+}

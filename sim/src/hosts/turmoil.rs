@@ -281,16 +281,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                 let now = clock.now();
                 let schedule = schedule.into_iter().filter(|t| t.at >= now).collect();
                 let sink = RecordingSink { agent, recording };
-                drive_agent(
-                    &node,
-                    &socket,
-                    &book,
-                    clock,
-                    schedule,
-                    Until::Dropped,
-                    sink,
-                )
-                .await;
+                drive_agent(&node, &socket, &book, clock, schedule, Until::Dropped, sink).await;
                 Ok(())
             }
         });
