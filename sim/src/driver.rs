@@ -162,7 +162,7 @@ pub struct Timed<A> {
 pub enum Report<'a, A> {
     /// The node emitted an event.
     Event(Time, &'a Event<A>),
-    /// A scheduled command was handled.
+    /// A scheduled or live command was handled (with its tag).
     Handled(Time, u64, &'a Result<Handled, CommandError>),
     /// A datagram was handed to the socket.
     Sent(Time),
@@ -200,12 +200,13 @@ pub enum Until {
     Dropped,
     /// At this core time.
     Time(Time),
-    /// When the live command channel closes.
-    ChannelClosed,
+    /// Once the node has left (its leave notices sent).
+    Left,
 }
 
 /// Runs `node` until `until`: datagrams from `socket`, commands from
-/// `schedule` (sorted by time) and `live`, reports to `sink`.
+/// `schedule` and from `live` (tagged, in arrival order), reports to
+/// `sink`.
 #[allow(clippy::too_many_arguments)] // the driver's whole world, each part a different host choice
 pub async fn run<A, S, B, K>(
     node: &mut Node<A>,
@@ -213,7 +214,7 @@ pub async fn run<A, S, B, K>(
     book: &B,
     clock: Clock,
     mut schedule: Vec<Timed<A>>,
-    mut live: Option<&mut UnboundedReceiver<Command<A>>>,
+    mut live: Option<&mut UnboundedReceiver<(u64, Command<A>)>>,
     until: Until,
     sink: &mut K,
 ) -> DriverStats
@@ -236,7 +237,7 @@ where
             _ => None,
         };
         if stop_at.is_some_and(|t| clock.now() >= t)
-            || (until == Until::ChannelClosed && !live_open)
+            || (until == Until::Left && !node.is_running())
         {
             return stats;
         }
@@ -278,8 +279,10 @@ where
                 }
             }
             command = command => match command {
-                Some(command) => {
-                    let _ = node.handle(clock.now(), Input::Command(command));
+                Some((tag, command)) => {
+                    let now = clock.now();
+                    let result = node.handle(now, Input::Command(command));
+                    let _ = sink.report(Report::Handled(now, tag, &result));
                 }
                 None => live_open = false,
             },

@@ -249,3 +249,157 @@ fn turmoil_refuses_a_large_scenario_and_says_why() {
     );
     assert!(stderr.contains("--engine fast"), "{stderr}");
 }
+
+/// Agent processes still running whose command line names `marker`.
+fn processes_with(marker: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0; // not Linux: nothing to check
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
+        .count()
+}
+
+#[test]
+fn a_cluster_of_real_processes_reaches_everyone_and_stops_every_process() {
+    let out = temp_dir("cluster");
+    // The seed marks this test's agent processes (`--seed 4242`).
+    let result = colony()
+        .args([
+            "cluster",
+            "--agents",
+            "8",
+            "--scenario",
+            "scenarios/quickstart.toml",
+            "--seed",
+            "4242",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("8 agent processes"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["engine"], "udp-processes");
+    assert_eq!(report["messages"][0]["coverage"], 1.0);
+    assert_eq!(report["messages"][0]["delivered"], 7);
+    assert!(
+        report["totals"]["drops"]
+            .get("agent_stats_missing")
+            .is_none()
+    );
+    assert_eq!(
+        processes_with("--seed\x004242"),
+        0,
+        "agent processes left behind"
+    );
+}
+
+#[test]
+fn an_interrupted_cluster_stops_its_processes_and_keeps_what_it_collected() {
+    let out = temp_dir("cluster-interrupted");
+    let child = colony()
+        .args([
+            "cluster",
+            "--agents",
+            "4",
+            "--scenario",
+            "scenarios/quickstart.toml",
+            "--seed",
+            "4343",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Agents start and join within the first second; the broadcast is at 3 s.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        out.join("report.json").exists(),
+        "the partial report is written"
+    );
+    assert_eq!(
+        processes_with("--seed\x004343"),
+        0,
+        "agent processes left behind"
+    );
+}
+
+#[test]
+fn a_cluster_refuses_what_real_processes_cannot_do() {
+    let uniform = colony()
+        .args(["cluster", "--scenario", "scenarios/agreement-50.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(uniform.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&uniform.stderr).contains("views"));
+    let too_many = colony()
+        .args([
+            "cluster",
+            "--agents",
+            "5000",
+            "--scenario",
+            "scenarios/quickstart.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(too_many.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_many.stderr).contains("1 to 100 processes"));
+}
+
+#[test]
+fn a_node_answers_each_stdin_line_and_leaves_at_the_end_of_input() {
+    use std::io::Write;
+    let mut child = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "broadcast hello").unwrap();
+    writeln!(stdin, "fly away").unwrap();
+    writeln!(stdin, "join 300.1.1.1:5").unwrap();
+    drop(stdin);
+    let result = child.wait_with_output().unwrap();
+    assert!(result.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&result.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "listening");
+    let by_line = |n: u64| {
+        lines
+            .iter()
+            .find(|l| l["line"] == n)
+            .unwrap_or_else(|| panic!("no answer to line {n}: {lines:?}"))
+    };
+    assert_eq!(by_line(1)["event"], "sent");
+    assert_eq!(by_line(2)["event"], "refused");
+    assert!(
+        by_line(3)["error"]
+            .as_str()
+            .unwrap()
+            .contains("not an IPv4 address")
+    );
+    assert_eq!(lines.last().unwrap()["event"], "stats");
+}

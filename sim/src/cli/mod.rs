@@ -3,6 +3,8 @@
 //! fails or the CI gate finds a regression, 2 on bad input.
 
 mod check;
+mod cluster;
+mod node;
 mod run;
 
 use std::path::PathBuf;
@@ -46,6 +48,10 @@ enum Command {
     },
     /// Run the CI scenario set and compare it with the committed baselines.
     Check(check::CheckArgs),
+    /// Run one agent over real UDP: join peers, print deliveries, take commands on stdin.
+    Node(node::NodeArgs),
+    /// Start N agent processes on 127.0.0.1, run a scenario's workload in real time, report.
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -57,6 +63,8 @@ pub fn main() -> ExitCode {
         Command::Schema => schema(),
         Command::Report { dir } => report(&dir),
         Command::Check(args) => check::check(&args),
+        Command::Node(args) => node::node(&args),
+        Command::Cluster(args) => cluster::cluster(&args),
     };
     ExitCode::from(code)
 }

@@ -142,7 +142,7 @@ fn run_seed(
             p.deliveries, p.in_flight
         ));
     };
-    let mut report = match host {
+    let report = match host {
         Host::Fast => {
             let mut engine = Engine::new(spec).map_err(|e| format!("{}: {e}", scenario.path))?;
             engine.run(threads, &mut progress)
@@ -156,6 +156,19 @@ fn run_seed(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    publish(scenario, report, dir, quiet)
+}
+
+/// Judges a finished run against the scenario's expectations, prints the
+/// summary and the verdicts, and writes the report, the scenario copy, the
+/// plots and the HTML page into `dir`; `Ok(true)` when every expectation
+/// holds.
+pub(crate) fn publish(
+    scenario: &Scenario,
+    mut report: RunReport,
+    dir: &Path,
+    quiet: bool,
+) -> Result<bool, String> {
     report.expectations = scenario.expectations(&report);
     let passed = report.expectations.iter().all(|e| e.passed);
     if !quiet {

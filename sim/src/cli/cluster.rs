@@ -1,0 +1,456 @@
+//! `colony cluster`: N real agent processes (`colony node --json`) on
+//! 127.0.0.1, driven through a scenario's joins and workload in real time,
+//! their deliveries collected into the same report as every other host.
+//!
+//! Every process it starts it also stops: each child's stdin is a pipe
+//! from this process, and a node leaves and exits when its stdin closes —
+//! which happens at the end of the run, on failure, on Ctrl-C, and even if
+//! this process is killed outright (the kernel closes the pipes). Children
+//! still running after a grace period are killed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use clap::Args;
+use colony_core::channel::StandardChannel;
+use colony_core::config::Sampling;
+use colony_core::message::MessageId;
+use colony_core::node::NodeStats;
+use colony_core::priority::{Disposition, Priority};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin};
+use tokio::sync::mpsc;
+
+use super::node::NodeLine;
+use super::run::publish;
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+use crate::engine::{SimSpec, join_plan};
+use crate::metrics::{DeliveryRecord, Metrics, RunFacts};
+use crate::scenario::Scenario;
+
+/// Most agent processes: each is a process with its own runtime on this
+/// machine; a hundred already outnumber the cores many times over.
+pub(crate) const CLUSTER_AGENTS_MAX: u32 = 100;
+
+/// How long a started agent may take to report its address.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long agents get to leave and report their counters at the end.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Arguments of `colony cluster`.
+#[derive(Debug, Args)]
+pub(crate) struct ClusterArgs {
+    /// The scenario: protocol, workload and stop condition (run in real time).
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Agent processes to start (default: the scenario's count).
+    #[arg(long)]
+    agents: Option<u32>,
+    /// Seed (default: the scenario's first).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory (default: reports/runs/NAME-cluster-SEED).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print only the verdicts.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// What the cluster cannot run, named; the spec with `agents` applied.
+fn cluster_spec(scenario: &Scenario, args: &ClusterArgs) -> Result<SimSpec, String> {
+    let seed = args
+        .seed
+        .or_else(|| scenario.file.seeds.first().copied())
+        .unwrap_or(1);
+    let mut spec = scenario.spec(seed).map_err(|e| e.to_string())?;
+    if let Some(n) = args.agents {
+        spec.agents = n;
+    }
+    if spec.agents == 0 || spec.agents > CLUSTER_AGENTS_MAX {
+        return Err(format!(
+            "{} agents: a cluster runs 1 to {CLUSTER_AGENTS_MAX} processes on this machine",
+            spec.agents
+        ));
+    }
+    if let Sampling::Uniform { .. } = spec.node.sampling {
+        return Err(
+            "the scenario samples peers uniformly by agent number; real processes sample \
+             from their views: use sampling = \"views\""
+                .into(),
+        );
+    }
+    if !spec.faults.is_empty() || !spec.cpu.is_empty() {
+        return Err(
+            "the scenario has faults or a CPU model, which real processes on loopback \
+             cannot reproduce (use the fast engine or turmoil)"
+                .into(),
+        );
+    }
+    if let Some((index, b)) = spec
+        .workload
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.origin >= spec.agents)
+    {
+        return Err(format!(
+            "broadcast {index} comes from agent {}, but the cluster has {} agents",
+            b.origin, spec.agents
+        ));
+    }
+    Ok(spec)
+}
+
+pub(crate) fn cluster(args: &ClusterArgs) -> u8 {
+    let path = args.scenario.to_string_lossy().to_string();
+    let scenario = match Scenario::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let spec = match cluster_spec(&scenario, args) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("colony cluster: {path}: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("colony cluster: cannot start the runtime: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let report = match runtime.block_on(run_cluster(&scenario, &spec, args.quiet)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("colony cluster: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports/runs").join(format!("{}-cluster-{}", scenario.name(), spec.seed))
+    });
+    match publish(&scenario, report, &dir, args.quiet) {
+        Ok(true) => EXIT_OK,
+        Ok(false) => EXIT_FAILED,
+        Err(e) => {
+            eprintln!("colony cluster: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// One started agent process.
+struct Agent {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    addr: String,
+    /// Lines written to its stdin so far (the node numbers them too).
+    lines: u64,
+}
+
+impl Agent {
+    async fn send(&mut self, line: &str) -> Result<u64, String> {
+        let stdin = self.stdin.as_mut().ok_or("the agent's input is closed")?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .map_err(|e| format!("agent at {} stopped: {e}", self.addr))?;
+        self.lines += 1;
+        Ok(self.lines)
+    }
+}
+
+/// Starts agent `index` and waits for its address; its later output lines
+/// go to `lines`.
+async fn start_agent(
+    index: u32,
+    scenario: &Scenario,
+    seed: u64,
+    lines: mpsc::UnboundedSender<(u32, NodeLine)>,
+) -> Result<Agent, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find colony itself: {e}"))?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["node", "--bind", "127.0.0.1:0", "--json"])
+        .args(["--index", &index.to_string(), "--seed", &seed.to_string()])
+        .arg("--scenario")
+        .arg(&scenario.path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start agent {index}: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no agent output pipe")?;
+    let mut reader = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(START_TIMEOUT, reader.next_line())
+        .await
+        .map_err(|_| format!("agent {index} did not start within {START_TIMEOUT:?}"))?
+        .map_err(|e| format!("agent {index}: {e}"))?
+        .ok_or_else(|| format!("agent {index} exited at start"))?;
+    let addr = match serde_json::from_str(&first) {
+        Ok(NodeLine::Listening { addr, .. }) => addr,
+        _ => {
+            return Err(format!(
+                "agent {index} said `{first}` instead of its address"
+            ));
+        }
+    };
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = reader.next_line().await {
+            if let Ok(parsed) = serde_json::from_str::<NodeLine>(&line)
+                && lines.send((index, parsed)).is_err()
+            {
+                return;
+            }
+        }
+    });
+    Ok(Agent {
+        stdin: child.stdin.take(),
+        child,
+        addr,
+        lines: 0,
+    })
+}
+
+/// A line to write to an agent at a time.
+struct Due {
+    at_ns: u64,
+    agent: u32,
+    line: String,
+    /// The workload broadcast it sends.
+    broadcast: Option<usize>,
+}
+
+fn plan(spec: &SimSpec, agents: &[Agent]) -> Vec<Due> {
+    let joins = join_plan(spec).into_iter().map(|j| Due {
+        at_ns: j.at_ns,
+        agent: j.agent,
+        line: format!("join {}", agents[j.contact as usize].addr),
+        broadcast: None,
+    });
+    let broadcasts = spec.workload.iter().enumerate().map(|(index, b)| {
+        let len = match b.payload {
+            crate::engine::PayloadKind::App { len } => len,
+            _ => 64,
+        };
+        Due {
+            at_ns: b.at_ns,
+            agent: b.origin,
+            line: format!(
+                "broadcast-on 0x{:08x} {} {}",
+                b.channel_hash,
+                b.priority.name(),
+                "x".repeat(len.max(1))
+            ),
+            broadcast: Some(index),
+        }
+    });
+    let mut plan: Vec<Due> = joins.chain(broadcasts).collect();
+    plan.sort_by_key(|d| d.at_ns);
+    plan
+}
+
+/// What the agents reported.
+#[derive(Default)]
+struct Collected {
+    ids: Vec<Option<MessageId>>,
+    deliveries: Vec<DeliveryRecord>,
+    stats: BTreeMap<u32, NodeStats>,
+    /// Distinct deliverers per broadcast, for stopping at full coverage.
+    reached: BTreeMap<MessageId, u64>,
+}
+
+impl Collected {
+    fn take(&mut self, agent: u32, line: NodeLine, sent: &BTreeMap<(u32, u64), usize>, t0: u64) {
+        match line {
+            NodeLine::Sent { line, id: Some(id) } => {
+                if let (Some(index), Some(id)) = (sent.get(&(agent, line)), MessageId::parse(&id)) {
+                    self.ids[*index] = Some(id);
+                }
+            }
+            NodeLine::Delivered {
+                id,
+                priority,
+                disposition,
+                hops,
+                unix_ns,
+                ..
+            } => {
+                let Some(id) = MessageId::parse(&id) else {
+                    return;
+                };
+                *self.reached.entry(id).or_default() += 1;
+                self.deliveries.push(DeliveryRecord {
+                    id,
+                    agent,
+                    priority: [Priority::Critical, Priority::Normal, Priority::Background]
+                        .into_iter()
+                        .find(|p| p.name() == priority)
+                        .unwrap_or(Priority::Normal),
+                    disposition: match disposition.as_str() {
+                        "queued" => Disposition::Queued,
+                        "digest" => Disposition::Digest,
+                        _ => Disposition::Immediate,
+                    },
+                    at: unix_ns.saturating_sub(t0),
+                    hops,
+                });
+            }
+            NodeLine::Stats {
+                datagrams_received,
+                datagrams_sent,
+                bytes_sent,
+                delivered,
+                drops,
+            } => {
+                let mut stats = NodeStats {
+                    datagrams_received,
+                    datagrams_sent,
+                    bytes_sent,
+                    delivered,
+                    ..NodeStats::default()
+                };
+                for (slot, n) in stats.drops.iter_mut().zip(drops) {
+                    *slot = n;
+                }
+                self.stats.insert(agent, stats);
+            }
+            _ => {}
+        }
+    }
+
+    fn complete(&self, spec: &SimSpec) -> bool {
+        spec.workload.iter().zip(&self.ids).all(|(b, id)| {
+            let eligible = if StandardChannel::from_hash(b.channel_hash)
+                .is_some_and(|c| c.subscribed_by_default())
+            {
+                u64::from(spec.agents) - 1
+            } else {
+                0
+            };
+            id.is_some_and(|id| self.reached.get(&id).copied().unwrap_or(0) >= eligible)
+        })
+    }
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+async fn run_cluster(
+    scenario: &Scenario,
+    spec: &SimSpec,
+    quiet: bool,
+) -> Result<colony_reports::RunReport, String> {
+    let started = Instant::now();
+    if !quiet {
+        println!(
+            "colony cluster — scenario `{}`, seed {}, {} agent processes on 127.0.0.1 \
+             (real time; the scenario's network model does not apply)",
+            scenario.name(),
+            spec.seed,
+            spec.agents
+        );
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut agents = Vec::with_capacity(spec.agents as usize);
+    for index in 0..spec.agents {
+        agents.push(start_agent(index, scenario, spec.seed, tx.clone()).await?);
+    }
+    drop(tx);
+    let plan = plan(spec, &agents);
+    let t0 = tokio::time::Instant::now();
+    let t0_unix = unix_ns();
+    let deadline = t0 + Duration::from_nanos(spec.stop.duration_ns);
+    let mut collected = Collected {
+        ids: vec![None; spec.workload.len()],
+        ..Collected::default()
+    };
+    let mut sent: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+    let mut plan = plan.into_iter().peekable();
+    let mut interrupted = false;
+    loop {
+        let next = plan
+            .peek()
+            .map_or(deadline, |d| t0 + Duration::from_nanos(d.at_ns))
+            .min(deadline);
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                while let Some(due) = plan.next_if(|d| t0 + Duration::from_nanos(d.at_ns) <= next) {
+                    let line = agents[due.agent as usize].send(&due.line).await?;
+                    if let Some(index) = due.broadcast {
+                        sent.insert((due.agent, line), index);
+                    }
+                }
+            }
+            line = rx.recv() => match line {
+                Some((agent, line)) => collected.take(agent, line, &sent, t0_unix),
+                None => return Err("every agent process exited".into()),
+            },
+            _ = tokio::signal::ctrl_c() => {
+                interrupted = true;
+                break;
+            }
+        }
+        if spec.stop.at_full_coverage && plan.peek().is_none() && collected.complete(spec) {
+            break;
+        }
+    }
+    let elapsed = t0.elapsed();
+    // Closing stdin makes every node leave, report its counters and exit.
+    for agent in &mut agents {
+        agent.stdin = None;
+    }
+    let grace = tokio::time::Instant::now() + STOP_GRACE;
+    while collected.stats.len() < agents.len() && !interrupted {
+        match tokio::time::timeout_at(grace, rx.recv()).await {
+            Ok(Some((agent, line))) => collected.take(agent, line, &sent, t0_unix),
+            _ => break,
+        }
+    }
+    for agent in &mut agents {
+        let _ = agent.child.start_kill();
+        let _ = agent.child.wait().await;
+    }
+    if interrupted {
+        eprintln!("colony cluster: interrupted; reporting what was collected");
+    }
+    let mut metrics = Metrics::new(spec);
+    for (index, id) in collected.ids.iter().enumerate() {
+        if let Some(id) = id {
+            metrics.broadcast_sent(index, *id);
+        }
+    }
+    collected.deliveries.sort_by_key(|d| (d.at, d.agent));
+    for d in &collected.deliveries {
+        metrics.delivered(d);
+    }
+    let run = RunFacts {
+        engine: "udp-processes",
+        threads: agents.len(),
+        trace: 0,
+        virtual_time_ns: elapsed.as_nanos() as u64,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        events: collected.stats.values().map(|s| s.datagrams_received).sum(),
+        crashed_at_end: 0,
+    };
+    let missing = agents.len() - collected.stats.len();
+    let host_drops = [("agent_stats_missing", missing as u64)];
+    Ok(metrics.full_report(spec, &run, collected.stats.values(), 0, &host_drops))
+}

@@ -1,0 +1,464 @@
+//! `colony node`: one agent as a real process over UDP. It joins through
+//! `--peer` agents, prints what it delivers (plain lines, or JSON lines
+//! with `--json`), takes commands on stdin, and leaves gracefully on
+//! `leave`, at the end of stdin, after `--for`, or on Ctrl-C.
+//!
+//! Commands on stdin, one per line (each answered on stdout by a `sent`
+//! or `refused` line naming its line number):
+//!
+//! ```text
+//! broadcast TEXT...                     on _suggestions, normal priority
+//! broadcast-on CHANNEL PRIORITY TEXT... on any channel (custom:NAME, or 0xHASH)
+//! join ADDR                             join through another agent
+//! leave                                 leave and exit
+//! ```
+
+use std::io::Write;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use clap::Args;
+use colony_core::AgentId;
+use colony_core::channel::{Channel, fnv1a_32};
+use colony_core::config::{Config, Sampling};
+use colony_core::node::{Command, Event, Input, Node, NodeStats};
+use colony_core::payload::Payload;
+use colony_core::priority::Priority;
+use colony_core::rng::{Rng, mix64};
+use colony_core::time::Time;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::{EXIT_BAD_INPUT, EXIT_OK};
+use crate::driver::{self, Clock, Report, SocketAddresses, Timed, Until};
+use crate::scenario::{DurationText, Scenario};
+use crate::script::reaction;
+
+/// Stream of a standalone node's RNG.
+const NODE_RNG_STREAM: u64 = 0x6e6f_6465;
+
+/// Tag of commands that did not come from a stdin line.
+const TAG_NONE: u64 = 0;
+
+/// Arguments of `colony node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Address to listen on (IPv4; port 0 picks a free port, printed first).
+    #[arg(long)]
+    bind: SocketAddrV4,
+    /// An agent to join through (repeat for more; any one that answers is enough).
+    #[arg(long = "peer")]
+    peers: Vec<SocketAddrV4>,
+    /// The agent's name; its id derives from it (default: the bound address).
+    #[arg(long)]
+    name: Option<String>,
+    /// Dense agent index (`colony cluster` numbers its agents); overrides --name.
+    #[arg(long, hide = true)]
+    index: Option<u64>,
+    /// Take the protocol settings from this scenario's [protocol] section.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Seed of the node's random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Broadcast this text on _suggestions once, `--after` the start.
+    #[arg(long)]
+    broadcast: Option<String>,
+    /// When to send `--broadcast` (lets the join settle first).
+    #[arg(long, default_value = "1s", value_parser = DurationText::parse)]
+    after: DurationText,
+    /// Leave after this long (default: at the end of stdin or on Ctrl-C).
+    #[arg(long = "for", value_parser = DurationText::parse)]
+    run_for: Option<DurationText>,
+    /// Print events as JSON lines (for programs; `colony cluster` reads them).
+    #[arg(long)]
+    json: bool,
+}
+
+/// One line of `colony node --json` output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum NodeLine {
+    /// The node is bound and running.
+    Listening {
+        /// The bound address.
+        addr: String,
+        /// The agent id.
+        agent: String,
+    },
+    /// A stdin command was accepted; `id` is the message id it sent, if any.
+    Sent { line: u64, id: Option<String> },
+    /// A stdin command was refused.
+    Refused { line: u64, error: String },
+    /// A message was delivered.
+    Delivered {
+        id: String,
+        source: String,
+        channel_hash: u32,
+        priority: String,
+        disposition: String,
+        hops: u8,
+        unix_ns: u64,
+        text: String,
+    },
+    /// A peer's state changed.
+    Peer { peer: String, change: String },
+    /// An answer or a query or a digest or a timeout, summarised.
+    Other { what: String },
+    /// The node's counters when it stopped.
+    Stats {
+        datagrams_received: u64,
+        datagrams_sent: u64,
+        bytes_sent: u64,
+        delivered: u64,
+        drops: Vec<u64>,
+    },
+}
+
+impl NodeLine {
+    fn human(&self) -> String {
+        match self {
+            NodeLine::Listening { addr, agent } => format!("listening on {addr} as {agent}"),
+            NodeLine::Sent { line, id } => match id {
+                Some(id) => format!("line {line}: sent {id}"),
+                None => format!("line {line}: done"),
+            },
+            NodeLine::Refused { line, error } => format!("line {line}: refused: {error}"),
+            NodeLine::Delivered {
+                id,
+                source,
+                priority,
+                hops,
+                text,
+                disposition,
+                ..
+            } => format!(
+                "delivered {id} via {source} ({priority}, {hops} hops, {disposition}): {text}"
+            ),
+            NodeLine::Peer { peer, change } => format!("peer {peer}: {change}"),
+            NodeLine::Other { what } => what.clone(),
+            NodeLine::Stats {
+                datagrams_received,
+                datagrams_sent,
+                delivered,
+                ..
+            } => format!(
+                "stopped: {datagrams_received} datagrams in, {datagrams_sent} out, \
+                 {delivered} delivered"
+            ),
+        }
+    }
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn print_line(json: bool, line: &NodeLine) {
+    let text = if json {
+        serde_json::to_string(line).unwrap_or_default()
+    } else {
+        line.human()
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (the reader went away) must not stop the agent.
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+fn event_line(event: &Event<SocketAddrV4>) -> NodeLine {
+    match event {
+        Event::Delivered(d) => NodeLine::Delivered {
+            id: d.id.to_string(),
+            source: d.source.to_string(),
+            channel_hash: d.channel_hash,
+            priority: d.priority.name().into(),
+            disposition: format!("{:?}", d.disposition).to_lowercase(),
+            hops: d.hops,
+            unix_ns: unix_ns(),
+            text: match Payload::decode(d.msg_type, &d.payload) {
+                Ok(Payload::App(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                Ok(other) => format!("{other:?}"),
+                Err(_) => String::new(),
+            },
+        },
+        Event::Peer { peer, change } => NodeLine::Peer {
+            peer: peer.to_string(),
+            change: format!("{change:?}").to_lowercase(),
+        },
+        Event::Query { from, query, .. } => NodeLine::Other {
+            what: format!("query from {from}: {}", query.question),
+        },
+        Event::Response { from, answer, .. } => NodeLine::Other {
+            what: format!("answer from {from}: {answer}"),
+        },
+        Event::RequestTimedOut { to, .. } => NodeLine::Other {
+            what: format!("request to {to} timed out"),
+        },
+        Event::Digest(d) => NodeLine::Other {
+            what: format!("digest: {} kinds of message", d.counts.len()),
+        },
+    }
+}
+
+/// Parses one stdin command.
+pub(crate) fn parse_command(line: &str) -> Result<Command<SocketAddrV4>, String> {
+    let mut words = line.split_whitespace();
+    let verb = words.next().ok_or("empty line")?;
+    let rest: Vec<&str> = words.collect();
+    let text = |words: &[&str]| Payload::App(words.join(" ").into_bytes());
+    match verb {
+        "broadcast" => Ok(Command::Broadcast {
+            channel_hash: colony_core::channel::StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload: text(&rest),
+        }),
+        "broadcast-on" => {
+            let [channel, priority, words @ ..] = rest.as_slice() else {
+                return Err("usage: broadcast-on CHANNEL PRIORITY TEXT...".into());
+            };
+            let channel_hash = match channel.strip_prefix("0x") {
+                Some(hex) => u32::from_str_radix(hex, 16)
+                    .map_err(|_| format!("`{channel}` is not a channel hash"))?,
+                None => Channel::parse(channel).map_err(|e| e.to_string())?.hash(),
+            };
+            let priority = [Priority::Critical, Priority::Normal, Priority::Background]
+                .into_iter()
+                .find(|p| p.name() == *priority)
+                .ok_or_else(|| {
+                    format!("priority `{priority}`: expected critical, normal or background")
+                })?;
+            Ok(Command::Broadcast {
+                channel_hash,
+                priority,
+                payload: text(words),
+            })
+        }
+        "join" => {
+            let [addr] = rest.as_slice() else {
+                return Err("usage: join ADDR".into());
+            };
+            let addr: SocketAddrV4 = addr
+                .parse()
+                .map_err(|_| format!("`{addr}` is not an IPv4 address with a port"))?;
+            Ok(Command::Join {
+                contacts: vec![addr],
+            })
+        }
+        "leave" => Ok(Command::Leave),
+        other => Err(format!(
+            "unknown command `{other}` (broadcast, broadcast-on, join, leave)"
+        )),
+    }
+}
+
+fn agent_id(args: &NodeArgs, bound: SocketAddrV4) -> (AgentId, u64) {
+    if let Some(index) = args.index {
+        return (AgentId::from_index(index), index);
+    }
+    let name = args.name.clone().unwrap_or_else(|| bound.to_string());
+    let high = mix64(u64::from(fnv1a_32(name.as_bytes())) ^ NODE_RNG_STREAM);
+    let low = mix64(high ^ name.len() as u64);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&high.to_be_bytes());
+    bytes[8..].copy_from_slice(&low.to_be_bytes());
+    (AgentId(bytes), high)
+}
+
+fn config(args: &NodeArgs) -> Result<Config, String> {
+    let config = match &args.scenario {
+        Some(path) => {
+            let scenario = Scenario::load(&path.to_string_lossy()).map_err(|e| e.to_string())?;
+            scenario.spec(args.seed).map_err(|e| e.to_string())?.node
+        }
+        None => Config::default(),
+    };
+    if let Sampling::Uniform { .. } = config.sampling {
+        return Err(
+            "sampling = \"uniform\" needs agents numbered 0..n; a process on a real \
+             network samples its peers from its views: use sampling = \"views\""
+                .into(),
+        );
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub(crate) fn node(args: &NodeArgs) -> u8 {
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("colony node: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("colony node: cannot start the runtime: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match runtime.block_on(run_node(args, config)) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("colony node: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Feeds stdin lines to the node until `leave` or the end of input.
+async fn read_stdin(
+    json: bool,
+    commands: UnboundedSender<(u64, Command<SocketAddrV4>)>,
+    leave_at_end: bool,
+) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut number = 0u64;
+    while let Ok(Some(line)) = lines.next_line().await {
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_command(&line) {
+            Ok(command) => {
+                let leaving = matches!(command, Command::Leave);
+                if commands.send((number, command)).is_err() || leaving {
+                    return;
+                }
+            }
+            Err(error) => print_line(
+                json,
+                &NodeLine::Refused {
+                    line: number,
+                    error,
+                },
+            ),
+        }
+    }
+    if leave_at_end {
+        let _ = commands.send((TAG_NONE, Command::Leave));
+    } else {
+        // Keep the channel open: `--for` ends the run.
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn run_node(args: &NodeArgs, config: Config) -> Result<(), String> {
+    let socket = tokio::net::UdpSocket::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+    let bound = match socket.local_addr() {
+        Ok(SocketAddr::V4(v4)) => v4,
+        Ok(other) => return Err(format!("bound to {other}, not an IPv4 address")),
+        Err(e) => return Err(format!("cannot read the bound address: {e}")),
+    };
+    let (id, stream) = agent_id(args, bound);
+    let rng = Rng::for_agent(args.seed, NODE_RNG_STREAM, stream);
+    let mut node = Node::new(id, bound, Arc::new(config), rng);
+    let clock = Clock::with_epoch(tokio::time::Instant::now());
+    let _ = node.handle(Time::ZERO, Input::Timeout);
+    print_line(
+        args.json,
+        &NodeLine::Listening {
+            addr: bound.to_string(),
+            agent: id.to_string(),
+        },
+    );
+    let (tx, mut rx) = unbounded_channel();
+    if !args.peers.is_empty() {
+        let join = Command::Join {
+            contacts: args.peers.clone(),
+        };
+        let _ = tx.send((TAG_NONE, join));
+    }
+    let mut schedule = Vec::new();
+    if let Some(text) = &args.broadcast {
+        schedule.push(Timed {
+            at: Time::from_ns(args.after.as_ns()),
+            command: parse_command(&format!("broadcast {text}"))?,
+            tag: TAG_NONE,
+        });
+    }
+    let json = args.json;
+    tokio::spawn(read_stdin(json, tx.clone(), args.run_for.is_none()));
+    let run_for = args.run_for;
+    tokio::spawn(async move {
+        let time_up = async {
+            match run_for {
+                Some(d) => tokio::time::sleep(d.0).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = time_up => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let _ = tx.send((TAG_NONE, Command::Leave));
+    });
+    let mut sink = |report: Report<'_, SocketAddrV4>| match report {
+        Report::Event(_, event) => {
+            print_line(json, &event_line(event));
+            reaction(event)
+        }
+        Report::Handled(_, tag, result) if tag != TAG_NONE => {
+            let line = match result {
+                Ok(colony_core::node::Handled::Sent(id)) => NodeLine::Sent {
+                    line: tag,
+                    id: Some(id.to_string()),
+                },
+                Ok(_) => NodeLine::Sent {
+                    line: tag,
+                    id: None,
+                },
+                Err(e) => NodeLine::Refused {
+                    line: tag,
+                    error: e.to_string(),
+                },
+            };
+            print_line(json, &line);
+            None
+        }
+        _ => None,
+    };
+    // Until the node has left: its leave notices go out before the driver
+    // returns.
+    let stats = driver::run(
+        &mut node,
+        &socket,
+        &SocketAddresses,
+        clock,
+        schedule,
+        Some(&mut rx),
+        Until::Left,
+        &mut sink,
+    )
+    .await;
+    if stats.socket_errors > 0 {
+        eprintln!(
+            "colony node: {} datagrams refused by the socket",
+            stats.socket_errors
+        );
+    }
+    print_line(json, &stats_line(node.stats()));
+    Ok(())
+}
+
+fn stats_line(stats: &NodeStats) -> NodeLine {
+    NodeLine::Stats {
+        datagrams_received: stats.datagrams_received,
+        datagrams_sent: stats.datagrams_sent,
+        bytes_sent: stats.bytes_sent,
+        delivered: stats.delivered,
+        drops: stats.drops.to_vec(),
+    }
+}
