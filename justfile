@@ -17,6 +17,14 @@ bench:
 scale agents="1000000" threads="2" runs="3":
     cargo run --release -p colony-benches --bin scale -- --agents {{agents}} --threads {{threads}} --runs {{runs}}
 
+# A scenario under turmoil (up to 200 agents).
+turmoil scenario="scenarios/agreement-50.toml":
+    cargo run --release -p colony-sim --bin colony -- run {{scenario}} --engine turmoil
+
+# N real agent processes on 127.0.0.1 running a scenario in real time.
+cluster agents="20" scenario="scenarios/quickstart.toml":
+    cargo run --release -p colony-sim --bin colony -- cluster --agents {{agents}} --scenario {{scenario}}
+
 # Exactly what CI runs.
 check:
     bash .ci/run

@@ -1,7 +1,9 @@
-//! Colony's hosts for the protocol core. Today: the deterministic parallel
-//! fast engine ([`engine`]) and its network model ([`network`]). The turmoil
-//! and UDP hosts, faults, Byzantine wrappers and scenario loading land with
-//! their issues.
+//! Colony's hosts for the protocol core: the deterministic parallel fast
+//! engine ([`engine`]) with its network model ([`network`]) and fault
+//! timeline ([`faults`]); the async driver ([`driver`]) that runs the same
+//! core under turmoil and over real UDP ([`hosts`]); scenario loading
+//! ([`scenario`]), host-independent application actions ([`script`]) and
+//! the `colony` command ([`cli`]).
 
 #![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
