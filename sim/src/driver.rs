@@ -236,8 +236,7 @@ where
             Until::Time(t) => Some(t),
             _ => None,
         };
-        if stop_at.is_some_and(|t| clock.now() >= t)
-            || (until == Until::Left && !node.is_running())
+        if stop_at.is_some_and(|t| clock.now() >= t) || (until == Until::Left && !node.is_running())
         {
             return stats;
         }

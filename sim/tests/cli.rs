@@ -325,8 +325,9 @@ fn an_interrupted_cluster_stops_its_processes_and_keeps_what_it_collected() {
         .unwrap();
     // Agents start and join within the first second; the broadcast is at 3 s.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill`: no procps needed.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(killed.success());
