@@ -101,6 +101,8 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
         faults: Default::default(),
         script: Vec::new(),
         observe: false,
+        adversary: Default::default(),
+        signatures: false,
     }
 }
 

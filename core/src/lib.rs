@@ -37,6 +37,7 @@ pub mod payload;
 pub mod priority;
 pub mod rate;
 pub mod rng;
+pub mod signing;
 pub mod time;
 
 pub use agent_id::AgentId;

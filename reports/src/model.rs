@@ -93,6 +93,19 @@ pub struct Totals {
     /// Second deliveries of a message to the same agent (must be 0: the
     /// duplicate filter forgot an id too early). Not counted as coverage.
     pub redeliveries: u64,
+    /// Byzantine agents in the run (excluded from coverage and deliveries:
+    /// every figure is over honest agents).
+    #[serde(default)]
+    pub byzantine_agents: u64,
+    /// Deliveries, at honest agents, of messages that claim an honest
+    /// origin which never sent them (forgeries that got through).
+    #[serde(default)]
+    pub forged_deliveries: u64,
+    /// Deliveries, at honest agents, of a broadcast whose payload differs
+    /// from what its origin sent (corruption or equivocation that got
+    /// through; checked where the payload is delivered).
+    #[serde(default)]
+    pub tampered_deliveries: u64,
     /// Duplicates suppressed.
     pub duplicates: u64,
     /// Duplicates per delivery.

@@ -72,6 +72,13 @@ pub fn render_summary(report: &RunReport) -> String {
         "deliveries {}, duplicates {} (redundancy {:.2} per delivery), redeliveries {}",
         t.deliveries, t.duplicates, t.redundancy, t.redeliveries
     );
+    if t.byzantine_agents > 0 {
+        let _ = writeln!(
+            out,
+            "byzantine agents {} (figures are over honest agents); forged deliveries {}, tampered deliveries {}",
+            t.byzantine_agents, t.forged_deliveries, t.tampered_deliveries
+        );
+    }
     if !t.deliveries_by_disposition.is_empty() {
         let parts: Vec<String> = t
             .deliveries_by_disposition

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
+pub mod byzantine;
 pub mod cli;
 pub mod driver;
 pub mod engine;

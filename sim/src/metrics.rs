@@ -3,7 +3,7 @@
 //! engine feeds them at merge time in chunk order (so they cannot depend on
 //! thread scheduling); the turmoil and UDP hosts as deliveries happen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use colony_core::Priority;
 use colony_core::channel::StandardChannel;
@@ -16,6 +16,8 @@ use colony_reports::{
 use colony_core::node::{DropReason, NodeStats};
 
 use crate::engine::SimSpec;
+use crate::faults::AgentSet;
+use colony_core::rng::mix64;
 
 /// A delivery of an application message, for the metrics.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +28,21 @@ pub(crate) struct DeliveryRecord {
     pub(crate) disposition: Disposition,
     pub(crate) at: u64,
     pub(crate) hops: u8,
+    /// [`payload_hash`] of the delivered payload; 0 when the delivery
+    /// carried none (queued or digested).
+    pub(crate) payload_hash: u64,
+}
+
+/// A digest of payload bytes, to tell a tampered delivery from the
+/// original (never 0, which means "no payload").
+pub(crate) fn payload_hash(bytes: &[u8]) -> u64 {
+    let mut hash = mix64(bytes.len() as u64);
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = mix64(hash ^ u64::from_le_bytes(word));
+    }
+    hash | 1
 }
 
 /// What a host knows of its run beyond the metrics, for the report.
@@ -57,6 +74,7 @@ struct MessageMetrics {
     eligible: u64,
     times: Vec<u64>,
     last_hop: u8,
+    payload_hash: u64,
 }
 
 impl MessageMetrics {
@@ -79,6 +97,11 @@ pub(crate) struct Metrics {
     digests: u64,
     across_cut: u64,
     redeliveries: u64,
+    byzantine: AgentSet,
+    /// Ids honest agents sent outside the workload (scripted sends).
+    originated: BTreeSet<MessageId>,
+    forged: u64,
+    tampered: u64,
 }
 
 /// Bits of per-message delivery sets the metrics may hold (128 MiB): one
@@ -98,12 +121,17 @@ impl Metrics {
     pub(crate) fn new(spec: &SimSpec) -> Self {
         let track = (spec.workload.len() as u64).saturating_mul(u64::from(spec.agents))
             <= DELIVERY_BITS_MAX;
+        let byzantine = spec.adversary.agents().clone();
+        let byzantine_count = byzantine.iter().filter(|a| *a < spec.agents).count() as u64;
+        let honest = u64::from(spec.agents) - byzantine_count;
         let messages = spec
             .workload
             .iter()
-            .map(|b| {
+            .enumerate()
+            .map(|(index, b)| {
                 // Every agent but the origin subscribes to the default
-                // channels; others have no subscriber at start.
+                // channels; others have no subscriber at start. Only honest
+                // agents count.
                 let subscribed = StandardChannel::from_hash(b.channel_hash)
                     .is_some_and(|c| c.subscribed_by_default());
                 MessageMetrics {
@@ -116,12 +144,17 @@ impl Metrics {
                     scheduled_ns: b.at_ns,
                     id: None,
                     eligible: if subscribed {
-                        u64::from(spec.agents) - 1
+                        honest - u64::from(!byzantine.contains(b.origin))
                     } else {
                         0
                     },
                     times: Vec::new(),
                     last_hop: 0,
+                    payload_hash: {
+                        let mut bytes = Vec::new();
+                        let _ = b.payload.build(b.origin, index as u32).encode(&mut bytes);
+                        payload_hash(&bytes)
+                    },
                 }
             })
             .collect();
@@ -137,6 +170,10 @@ impl Metrics {
             digests: 0,
             across_cut: 0,
             redeliveries: 0,
+            byzantine,
+            originated: BTreeSet::new(),
+            forged: 0,
+            tampered: 0,
         }
     }
 
@@ -161,7 +198,15 @@ impl Metrics {
         self.digests += n;
     }
 
+    /// An honest agent sent `id` outside the workload.
+    pub(crate) fn originated(&mut self, id: MessageId) {
+        self.originated.insert(id);
+    }
+
     pub(crate) fn delivered(&mut self, d: &DeliveryRecord) {
+        if !self.byzantine.is_empty() && self.byzantine.contains(d.agent) {
+            return;
+        }
         self.deliveries += 1;
         let slot = match d.disposition {
             Disposition::Immediate => 0,
@@ -173,9 +218,17 @@ impl Metrics {
             self.critical_not_immediate += 1;
         }
         let Some(&index) = self.by_id.get(&d.id) else {
+            let honest_origin =
+                crate::script::agent_index(&d.id.from).is_some_and(|o| !self.byzantine.contains(o));
+            if honest_origin && !self.originated.contains(&d.id) {
+                self.forged += 1;
+            }
             return;
         };
         let m = &mut self.messages[index];
+        if d.payload_hash != 0 && d.payload_hash != m.payload_hash {
+            self.tampered += 1;
+        }
         if let Some(word) = m.delivered_by.get_mut(d.agent as usize / 64) {
             let bit = 1u64 << (d.agent % 64);
             if *word & bit != 0 {
@@ -306,6 +359,9 @@ impl Metrics {
                 digests: self.digests,
                 deliveries_across_cut: self.across_cut,
                 redeliveries: self.redeliveries,
+                byzantine_agents: self.byzantine.len(),
+                forged_deliveries: self.forged,
+                tampered_deliveries: self.tampered,
                 ..Totals::default()
             },
             latency_ns: self.latency.summary(),

@@ -58,6 +58,8 @@ fn base(config: Config) -> SimSpec {
         faults: Default::default(),
         script: Vec::new(),
         observe: true,
+        adversary: Default::default(),
+        signatures: false,
     }
 }
 

@@ -68,6 +68,7 @@ use crate::payload::{Payload, PayloadError, Query, Response};
 use crate::priority::{AttentionMode, Disposition, Priority};
 use crate::rate::RateLimiter;
 use crate::rng::{Rng, mix64};
+use crate::signing::{KeyDirectory, SigningKey};
 use crate::time::Time;
 
 use attention::Attention;
@@ -314,6 +315,16 @@ pub struct Node<A: Address> {
     outbox: Outbox<A>,
     events: VecDeque<Event<A>>,
     stats: NodeStats,
+    /// Signing and verification keys, when the host enables signatures.
+    security: Option<Box<Security>>,
+}
+
+/// A node's keys: it signs what it originates with `signer` and, with a
+/// `directory`, accepts only application messages whose signature verifies.
+#[derive(Debug)]
+struct Security {
+    signer: Option<SigningKey>,
+    directory: Option<Arc<dyn KeyDirectory>>,
 }
 
 impl<A: Address> fmt::Debug for Node<A> {
@@ -374,8 +385,25 @@ impl<A: Address> Node<A> {
             outbox: Outbox::default(),
             events: VecDeque::new(),
             stats: NodeStats::default(),
+            security: None,
             config,
         }
+    }
+
+    /// Enables signatures: with `signer`, every message this node
+    /// originates is signed (header and payload, see [`crate::signing`]);
+    /// with `directory`, every application message it receives must carry a
+    /// valid signature from its origin, or it is dropped
+    /// ([`DropReason::Unsigned`], [`DropReason::BadSignature`]) before it
+    /// enters the duplicate filter — so a forged copy cannot shadow the
+    /// real message. Membership control messages are not signed.
+    pub fn set_security(
+        &mut self,
+        signer: Option<SigningKey>,
+        directory: Option<Arc<dyn KeyDirectory>>,
+    ) {
+        self.security = (signer.is_some() || directory.is_some())
+            .then(|| Box::new(Security { signer, directory }));
     }
 
     // ---- getters ----
@@ -751,6 +779,11 @@ impl<A: Address> Node<A> {
         }
         let seq = self.next_seq();
         let timestamp_s = self.unix_s(now);
+        let signer = self.security.as_ref().and_then(|s| s.signer.as_ref());
+        let flags = match signer {
+            Some(_) => header.flags.union(Flags::SIGNED),
+            None => header.flags,
+        };
         let header = CompactHeader::new(HeaderFields {
             msg_type: header.msg_type,
             priority: header.priority,
@@ -759,13 +792,16 @@ impl<A: Address> Node<A> {
             channel_hash: header.channel_hash,
             timestamp_s,
             payload_len: payload.len() as u16,
-            flags: header.flags,
+            flags,
             hops_remaining: header.hops,
         });
         let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
         header
             .encode_with_payload(payload, &mut bytes)
             .expect("sized for header and payload");
+        if let Some(key) = signer {
+            crate::signing::sign(key, &mut bytes);
+        }
         Ok((
             MessageId {
                 from: self.id,

@@ -10,6 +10,7 @@ use crate::message::MessageId;
 use crate::msg_type::MsgType;
 use crate::payload::{Payload, Query, Response};
 use crate::rng::mix64;
+use crate::signing::SignatureError;
 use crate::time::Time;
 
 /// Mixing constant that separates origin keys (rate limiting) from message
@@ -67,6 +68,19 @@ impl<A: Address> Node<A> {
         payload: &[u8],
         bytes: &[u8],
     ) {
+        if let Some(directory) = self.security.as_ref().and_then(|s| s.directory.as_deref()) {
+            match crate::signing::verify(directory, header, payload, bytes) {
+                Ok(()) => {}
+                Err(SignatureError::Unsigned) => {
+                    self.stats.drop(DropReason::Unsigned);
+                    return;
+                }
+                Err(SignatureError::Invalid | SignatureError::UnknownOrigin) => {
+                    self.stats.drop(DropReason::BadSignature);
+                    return;
+                }
+            }
+        }
         self.seen.insert(key);
         let age_s = self.unix_s(now).saturating_sub(header.timestamp_s());
         if u64::from(age_s) > self.config.message_ttl.as_secs() {

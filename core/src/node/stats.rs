@@ -31,6 +31,11 @@ drop_reasons! {
     BadHeader => "bad_header",
     /// A control payload could not be decoded.
     BadControl => "bad_control",
+    /// Signatures are required and the message carried none.
+    Unsigned => "unsigned",
+    /// The signature did not verify (forged origin, altered bytes) or the
+    /// origin's key is unknown.
+    BadSignature => "bad_signature",
     /// Already seen: duplicate suppression.
     Duplicate => "duplicate",
     /// The origin exceeded its rate.

@@ -83,10 +83,10 @@ fn cluster_spec(scenario: &Scenario, args: &ClusterArgs) -> Result<SimSpec, Stri
                 .into(),
         );
     }
-    if !spec.faults.is_empty() || !spec.cpu.is_empty() {
+    if !spec.faults.is_empty() || !spec.cpu.is_empty() || !spec.adversary.is_empty() {
         return Err(
-            "the scenario has faults or a CPU model, which real processes on loopback \
-             cannot reproduce (use the fast engine or turmoil)"
+            "the scenario has faults, Byzantine agents or a CPU model, which real \
+             processes on loopback cannot reproduce (use the fast engine)"
                 .into(),
         );
     }
@@ -305,6 +305,8 @@ impl Collected {
                     },
                     at: unix_ns.saturating_sub(t0),
                     hops,
+                    // The node prints text, not the payload bytes.
+                    payload_hash: 0,
                 });
             }
             NodeLine::Stats {

@@ -15,11 +15,17 @@ use colony_core::time::Time;
 
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::InFlight;
+use super::secure;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
+use crate::byzantine::{self, Adversary, Link, Outgoing};
 use crate::faults::FaultTimeline;
-use crate::metrics::DeliveryRecord;
+use crate::metrics::{DeliveryRecord, payload_hash};
 use crate::network::{Fate, NetworkModel};
 use crate::script::{Observed, ScriptedAction, observe, reaction};
+use colony_core::channel::StandardChannel;
+use colony_core::payload::Payload;
+use colony_core::priority::Priority;
+use colony_core::signing::KeyDirectory;
 
 /// What the engine asks an agent to do, on behalf of the scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +40,10 @@ pub(crate) enum CommandKind {
     Broadcast(u32),
     /// The scripted action with this index.
     Script(u32),
+    /// A flooder's junk broadcast.
+    Flood,
+    /// An eclipse colluder's neighbour request to this victim.
+    Eclipse(u32),
 }
 
 /// A command due in this window.
@@ -83,6 +93,8 @@ pub(crate) struct ChunkOutput {
     pub(crate) sends: Vec<(u64, u32)>,
     /// What the agents observed, when the run records it.
     pub(crate) observed: Vec<Observed>,
+    /// Ids of messages the agents sent on scripted actions.
+    pub(crate) originated: Vec<MessageId>,
 }
 
 /// Read-only context shared by all chunks of a window.
@@ -94,6 +106,10 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) script: &'a [ScriptedAction],
     /// Record observations.
     pub(crate) observe: bool,
+    /// Byzantine agents.
+    pub(crate) adversary: &'a Adversary,
+    /// Public keys, when the run uses signatures.
+    pub(crate) keys: Option<&'a Arc<dyn KeyDirectory>>,
     pub(crate) window_end: u64,
     /// Length of the rounds datagrams are counted in, nanoseconds.
     pub(crate) round_ns: u64,
@@ -111,6 +127,11 @@ pub(crate) struct WindowContext<'a> {
 fn fold(hash: u64, value: u64) -> u64 {
     mix64(hash.rotate_left(7) ^ value)
 }
+
+/// Payload of a flooder's junk broadcast, and its byte: a small message,
+/// as a flood of cheap messages is what rate limits exist for.
+const FLOOD_PAYLOAD_BYTES: usize = 64;
+const FLOOD_BYTE: u8 = 0xF1;
 
 /// Kinds of input, in the order an agent handles inputs that share a time.
 const KIND_DATAGRAM: u64 = 0;
@@ -186,12 +207,17 @@ fn lifecycle(
                 slot.restarts += 1;
                 *node =
                     restarted_node(ctx.seed, ctx.config, ctx.agents, agent, slot.restarts, time);
+                secure(node, ctx.seed, ctx.keys, agent);
             } else {
                 let _ = node.handle(time, Input::Timeout);
             }
             Some(u64::MAX - 2 - u64::from(lose_state))
         }
-        CommandKind::Join(_) | CommandKind::Broadcast(_) | CommandKind::Script(_) => None,
+        CommandKind::Join(_)
+        | CommandKind::Broadcast(_)
+        | CommandKind::Script(_)
+        | CommandKind::Flood
+        | CommandKind::Eclipse(_) => None,
     }
 }
 
@@ -387,6 +413,17 @@ fn run_agent(
                 );
                 continue;
             }
+            if ctx
+                .adversary
+                .behaviour(agent, arrival)
+                .is_some_and(byzantine::drops_inputs)
+            {
+                out.hash = fold(
+                    out.hash,
+                    fold(arrival, u64::from(r.source)) ^ KIND_FAULT_DROP,
+                );
+                continue;
+            }
             if now - arrival > QUEUE_DELAY_MAX_NS {
                 out.cpu_drops += 1;
                 out.hash = fold(out.hash, fold(now, u64::from(r.source)) ^ KIND_CPU_DROP);
@@ -448,12 +485,29 @@ fn run_agent(
                     let action = &ctx.script[index as usize].action;
                     ((2 << 32) | u64::from(index), action.command(|i| i))
                 }
+                CommandKind::Flood => (
+                    3 << 32,
+                    Command::Broadcast {
+                        channel_hash: StandardChannel::Suggestions.hash(),
+                        priority: Priority::Normal,
+                        payload: Payload::App(vec![FLOOD_BYTE; FLOOD_PAYLOAD_BYTES]),
+                    },
+                ),
+                CommandKind::Eclipse(victim) => {
+                    out.hash = fold(out.hash, fold(now, u64::from(victim)) ^ KIND_COMMAND);
+                    let seq = slot.sent as u16;
+                    let bytes = byzantine::eclipse_request(agent, seq);
+                    emit(ctx, agent, now, slot, victim, &bytes, out);
+                    continue;
+                }
             };
             out.hash = fold(out.hash, fold(now, tag) ^ KIND_COMMAND);
-            if let (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) =
-                (node.handle(time, Input::Command(command)), c.kind)
-            {
-                out.broadcasts.push((index, id));
+            match (node.handle(time, Input::Command(command)), c.kind) {
+                (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) => {
+                    out.broadcasts.push((index, id));
+                }
+                (Ok(Handled::Sent(id)), CommandKind::Script(_)) => out.originated.push(id),
+                _ => {}
             }
             cost = ctx.costs.fresh;
         } else {
@@ -472,6 +526,85 @@ fn run_agent(
     }
 }
 
+/// Sends one datagram from `agent` to `target` through the Byzantine
+/// wrapper (if the agent is Byzantine now) and the network model.
+#[allow(clippy::too_many_arguments)] // one datagram and the state it touches
+fn emit(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    now: u64,
+    slot: &mut AgentSlot,
+    target: u32,
+    bytes: &[u8],
+    out: &mut ChunkOutput,
+) {
+    let round = now / ctx.round_ns;
+    match out.sends.last_mut() {
+        Some((r, count)) if *r == round => *count += 1,
+        _ => out.sends.push((round, 1)),
+    }
+    let seq = slot.sent;
+    slot.sent = slot.sent.wrapping_add(1);
+    let start = out.bytes.len();
+    out.bytes.extend_from_slice(bytes);
+    let (mut extra_ns, mut copy_after_ns) = (0, None);
+    if let Some(behaviour) = ctx.adversary.behaviour(agent, now) {
+        let link = Link {
+            seed: ctx.seed,
+            agent,
+            target,
+            seq,
+        };
+        match byzantine::outgoing(behaviour, link, &mut out.bytes[start..]) {
+            Outgoing::Send => {}
+            Outgoing::Drop => {
+                out.bytes.truncate(start);
+                return;
+            }
+            Outgoing::Delay(ns) => extra_ns = ns,
+            Outgoing::Twice(ns) => copy_after_ns = Some(ns),
+        }
+    }
+    let loss = if ctx.faults.is_empty() {
+        None
+    } else {
+        ctx.faults.loss_at(now)
+    };
+    let fate = match loss {
+        Some(loss) => ctx
+            .network
+            .fate_with_loss(ctx.seed, agent, target, seq, loss),
+        None => ctx.network.fate(ctx.seed, agent, target, seq),
+    };
+    let mut send = |latency_ns: u64| {
+        out.sent.push(InFlight {
+            at: now + extra_ns + latency_ns,
+            target,
+            source: agent,
+            seq,
+            start: start as u32,
+            len: bytes.len() as u32,
+        });
+    };
+    match fate {
+        Fate::Lost => {}
+        Fate::Delivered(latency) => {
+            send(latency);
+            if let Some(after) = copy_after_ns {
+                send(latency + after);
+            }
+        }
+        Fate::Duplicated(first, second) => {
+            send(first);
+            send(second);
+        }
+    }
+    if fate == Fate::Lost {
+        out.bytes.truncate(start);
+        out.lost += 1;
+    }
+}
+
 /// Moves a node's outputs into the chunk's buffers (the drain contract).
 fn drain(
     ctx: &WindowContext<'_>,
@@ -483,44 +616,7 @@ fn drain(
     out: &mut ChunkOutput,
 ) {
     while let Some(target) = node.poll_transmit(buf) {
-        let round = now / ctx.round_ns;
-        match out.sends.last_mut() {
-            Some((r, count)) if *r == round => *count += 1,
-            _ => out.sends.push((round, 1)),
-        }
-        let seq = slot.sent;
-        slot.sent = slot.sent.wrapping_add(1);
-        let send = |latency_ns: u64, out: &mut ChunkOutput| {
-            let start = out.bytes.len() as u32;
-            out.bytes.extend_from_slice(buf);
-            out.sent.push(InFlight {
-                at: now + latency_ns,
-                target,
-                source: agent,
-                seq,
-                start,
-                len: buf.len() as u32,
-            });
-        };
-        let loss = if ctx.faults.is_empty() {
-            None
-        } else {
-            ctx.faults.loss_at(now)
-        };
-        let fate = match loss {
-            Some(loss) => ctx
-                .network
-                .fate_with_loss(ctx.seed, agent, target, seq, loss),
-            None => ctx.network.fate(ctx.seed, agent, target, seq),
-        };
-        match fate {
-            Fate::Lost => out.lost += 1,
-            Fate::Delivered(latency) => send(latency, out),
-            Fate::Duplicated(first, second) => {
-                send(first, out);
-                send(second, out);
-            }
-        }
+        emit(ctx, agent, now, slot, target, buf, out);
     }
     let mut reactions = Vec::new();
     while let Some(event) = node.poll_event() {
@@ -542,6 +638,11 @@ fn drain(
                 disposition: d.disposition,
                 at: now,
                 hops: d.hops,
+                payload_hash: if d.payload.is_empty() {
+                    0
+                } else {
+                    payload_hash(&d.payload)
+                },
             });
         } else if let Some(command) = reaction(&event) {
             reactions.push(command);

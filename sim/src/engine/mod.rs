@@ -42,12 +42,14 @@ use colony_core::{AgentId, Priority};
 use colony_reports::RunReport;
 use rayon::prelude::*;
 
+use crate::byzantine::{Adversary, Behaviour};
 use crate::faults::{FaultKind, FaultTimeline};
 use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
 use crate::script::{Action, Observed, ScriptedAction};
 pub(crate) use chunk::restarted_node;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
+use colony_core::signing::{KeyDirectory, SeededKeys};
 use inflight::{InFlight, InFlightQueue, SortedSends};
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
@@ -66,6 +68,11 @@ const UNROUNDED_BUCKET_NS: u64 = 100_000_000;
 /// each wave's joins have settled before the next wave uses its agents as
 /// contacts. A million agents join in 20 waves (5 s).
 pub const JOIN_WAVE_NS: u64 = 250_000_000;
+
+/// How often each eclipse colluder asks its victim to make it an active
+/// neighbour: faster than honest shuffles and failure detection can give
+/// the victim its honest neighbours back.
+const ECLIPSE_INTERVAL_NS: u64 = 500_000_000;
 
 /// Stream of the join-contact choices.
 const JOIN_STREAM: u64 = 0x6a6f_696e;
@@ -163,6 +170,11 @@ pub struct SimSpec {
     /// Record every agent's [`Observed`] events (small runs: conformance
     /// tests, host comparisons); off, the engine keeps only the metrics.
     pub observe: bool,
+    /// Byzantine agents (empty: everyone is honest).
+    pub adversary: Adversary,
+    /// Every agent signs what it originates and accepts only messages with
+    /// a valid signature from their origin (keys from the seed).
+    pub signatures: bool,
 }
 
 impl SimSpec {
@@ -249,6 +261,28 @@ pub(crate) fn new_node(seed: u64, config: &Arc<Config>, agent: u32) -> Node<u32>
     )
 }
 
+/// The key directory of a run with signatures: every agent's public key,
+/// derived from the seed.
+pub(crate) fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
+    spec.signatures.then(|| {
+        Arc::new(SeededKeys::new(spec.seed, u64::from(spec.agents))) as Arc<dyn KeyDirectory>
+    })
+}
+
+/// Gives agent `agent`'s node its signing key and the directory, when the
+/// run uses signatures.
+pub(crate) fn secure(
+    node: &mut Node<u32>,
+    seed: u64,
+    keys: Option<&Arc<dyn KeyDirectory>>,
+    agent: u32,
+) {
+    if let Some(keys) = keys {
+        let signer = SeededKeys::signing_key(seed, u64::from(agent));
+        node.set_security(Some(signer), Some(Arc::clone(keys)));
+    }
+}
+
 /// One agent's join at the start of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Join {
@@ -282,6 +316,32 @@ pub(crate) fn join_plan(spec: &SimSpec) -> Vec<Join> {
             }
         })
         .collect()
+}
+
+/// Junk messages flooders broadcast, one command each, and the eclipse
+/// colluders' neighbour requests, one per shuffle interval.
+fn adversary_commands(spec: &SimSpec) -> Vec<(u64, DueCommand)> {
+    let mut commands = Vec::new();
+    for group in spec.adversary.groups() {
+        let (interval_ns, kind) = match group.behaviour {
+            Behaviour::Flood { per_s } if per_s > 0 => {
+                (1_000_000_000 / u64::from(per_s), CommandKind::Flood)
+            }
+            Behaviour::Eclipse { victim } if victim < spec.agents => {
+                (ECLIPSE_INTERVAL_NS, CommandKind::Eclipse(victim))
+            }
+            _ => continue,
+        };
+        let interval_ns = interval_ns.max(1);
+        for agent in group.agents.iter().filter(|a| *a < spec.agents) {
+            let mut at = group.from_ns;
+            while at < spec.stop.duration_ns {
+                commands.push((at, DueCommand { agent, at, kind }));
+                at += interval_ns;
+            }
+        }
+    }
+    commands
 }
 
 /// The engine's per-agent bookkeeping next to the node.
@@ -326,6 +386,7 @@ pub struct Engine {
     commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
     observed: Vec<Observed>,
+    keys: Option<Arc<dyn KeyDirectory>>,
     costs: cpu::CostTable,
     cpu_drops: u64,
     fault_drops: [u64; 2],
@@ -371,8 +432,10 @@ impl Engine {
         let mut nodes = Vec::with_capacity(n);
         let mut slots = Vec::with_capacity(n);
         let mut timer_wheel: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        let keys = key_directory(&spec);
         for agent in 0..spec.agents {
             let mut node = new_node(spec.seed, &config, agent);
+            secure(&mut node, spec.seed, keys.as_ref(), agent);
             let _ = node.handle(Time::ZERO, Input::Timeout);
             let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
             if timeout != NO_TIMEOUT {
@@ -420,6 +483,9 @@ impl Engine {
                 .or_default()
                 .push(command);
         }
+        for (at, command) in adversary_commands(&spec) {
+            commands.entry(at / window_ns).or_default().push(command);
+        }
         for join in join_plan(&spec) {
             let command = DueCommand {
                 agent: join.agent,
@@ -465,6 +531,7 @@ impl Engine {
             commands,
             metrics,
             observed: Vec::new(),
+            keys,
             costs: cpu::CostTable::default(),
             cpu_drops: 0,
             fault_drops: [0; 2],
@@ -578,6 +645,8 @@ impl Engine {
             workload: &self.spec.workload,
             script: &self.spec.script,
             observe: self.spec.observe,
+            adversary: &self.spec.adversary,
+            keys: self.keys.as_ref(),
             window_end,
             round_ns: self.round_ns(),
             costs: &self.costs,
@@ -646,6 +715,9 @@ impl Engine {
             }
             for (index, id) in out.broadcasts {
                 self.metrics.broadcast_sent(index as usize, id);
+            }
+            for id in out.originated {
+                self.metrics.originated(id);
             }
             for d in &out.deliveries {
                 self.metrics.delivered(d);

@@ -47,6 +47,8 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
         faults: Default::default(),
         script: Vec::new(),
         observe: false,
+        adversary: Default::default(),
+        signatures: false,
     }
 }
 

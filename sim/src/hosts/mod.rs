@@ -25,8 +25,8 @@ use colony_reports::RunReport;
 use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
-use crate::engine::{Engine, SimSpec, SpecError, join_plan, new_node};
-use crate::metrics::{DeliveryRecord, Metrics, RunFacts};
+use crate::engine::{Engine, SimSpec, SpecError, join_plan, key_directory, new_node, secure};
+use crate::metrics::{DeliveryRecord, Metrics, RunFacts, payload_hash};
 use crate::script::{Observed, agent_index, observe, reaction};
 
 /// What a run on any host produced.
@@ -128,9 +128,11 @@ pub(crate) fn schedule_for(spec: &SimSpec, agent: u32) -> Vec<Timed<u32>> {
 /// The agents' nodes at the start of a run, their first timeout handled.
 pub(crate) fn start_nodes(spec: &SimSpec) -> Vec<Node<u32>> {
     let config = Arc::new(spec.node.clone());
+    let keys = key_directory(spec);
     (0..spec.agents)
         .map(|agent| {
             let mut node = new_node(spec.seed, &config, agent);
+            secure(&mut node, spec.seed, keys.as_ref(), agent);
             let _ = node.handle(Time::ZERO, Input::Timeout);
             node
         })
@@ -191,6 +193,11 @@ impl Recording {
                             disposition: d.disposition,
                             at: now.as_ns(),
                             hops: d.hops,
+                            payload_hash: if d.payload.is_empty() {
+                                0
+                            } else {
+                                payload_hash(&d.payload)
+                            },
                         });
                     }
                     Event::Digest(_) => self.metrics.digests_emitted(1),
@@ -202,6 +209,10 @@ impl Recording {
                 let index = tag as usize;
                 self.broadcast_ids[index] = Some(*id);
                 self.metrics.broadcast_sent(index, *id);
+                None
+            }
+            Report::Handled(_, tag, Ok(Handled::Sent(id))) if tag != JOIN_TAG => {
+                self.metrics.originated(*id);
                 None
             }
             Report::Handled(..) => None,

@@ -29,7 +29,7 @@ use super::{
     Outcome, Recording, RecordingSink, drive_agent, schedule_for, shared_config, start_nodes,
 };
 use crate::driver::{Clock, DenseAddresses, Until};
-use crate::engine::{Progress, SimSpec, restarted_node};
+use crate::engine::{Progress, SimSpec, key_directory, restarted_node, secure};
 use crate::faults::{AgentSet, FaultKind};
 use crate::metrics::RunFacts;
 use crate::network::{Latency, NetworkModel};
@@ -115,6 +115,11 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
         return Err(TurmoilError::Spec("a run needs at least one agent".into()));
     }
     spec.node.validate().map_err(TurmoilError::Spec)?;
+    if !spec.adversary.is_empty() {
+        return Err(TurmoilError::Unsupported(
+            "Byzantine agents: their wrappers run on the fast engine".into(),
+        ));
+    }
     if !spec.cpu.is_empty() {
         return Err(TurmoilError::Unsupported(
             "a CPU model (agents.cpu): turmoil hosts have no simulated CPU".into(),
@@ -287,6 +292,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         });
     }
     let config = shared_config(spec);
+    let keys = key_directory(spec);
     let mut changes = timeline(spec).into_iter().peekable();
     let mut crashed = vec![false; spec.agents as usize];
     let mut restarts = vec![0u32; spec.agents as usize];
@@ -315,6 +321,12 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                                 a,
                                 restarts[a as usize],
                                 Time::from_ns(now_ns),
+                            );
+                            secure(
+                                &mut nodes[a as usize].borrow_mut(),
+                                spec.seed,
+                                keys.as_ref(),
+                                a,
                             );
                         }
                         sim.bounce(agent_name(a));

@@ -68,6 +68,11 @@ pub fn check(spec: &SimSpec) -> Result<(), UdpError> {
             "inject the scenario's faults (use the fast engine or turmoil)".into(),
         ));
     }
+    if !spec.adversary.is_empty() {
+        return Err(UdpError::Unsupported(
+            "run Byzantine agents (their wrappers run on the fast engine)".into(),
+        ));
+    }
     if !spec.cpu.is_empty() {
         return Err(UdpError::Unsupported(
             "slow down an agent's CPU (agents.cpu)".into(),

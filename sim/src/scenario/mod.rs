@@ -561,6 +561,8 @@ impl Scenario {
             faults: self.faults(count)?,
             script: Vec::new(),
             observe: false,
+            adversary: Default::default(),
+            signatures: false,
             cpu: f
                 .agents
                 .cpu

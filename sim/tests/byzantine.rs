@@ -1,0 +1,288 @@
+//! Each Byzantine behaviour changes a small run the way it should (and
+//! nothing changes when none is configured); each defence makes its attack
+//! fail where, without it, the attack succeeds.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use colony_core::channel::StandardChannel;
+use colony_core::config::{Config, Sampling};
+use colony_core::node::DropReason;
+use colony_core::priority::{AttentionMode, Priority};
+use colony_sim::byzantine::{Adversary, Behaviour, ByzantineGroup};
+use colony_sim::engine::{Broadcast, Engine, PayloadKind, SimSpec, StopCondition};
+use colony_sim::faults::AgentSet;
+use colony_sim::hosts::{self, Outcome};
+use colony_sim::network::{Latency, NetworkModel, Ratio};
+
+const AGENTS: u32 = 200;
+/// The broadcast leaves once views have formed (200 agents join in 8 waves
+/// of 250 ms).
+const BROADCAST_NS: u64 = 4_000_000_000;
+
+fn spec(sampling_uniform: bool) -> SimSpec {
+    // Realtime: payloads are delivered, so tampering is visible.
+    let mut node = Config {
+        attention: AttentionMode::Realtime,
+        ..Config::default()
+    };
+    if sampling_uniform {
+        node.failure_detection = false; // SWIM probes the active view, which uniform sampling has not
+        node.sampling = Sampling::Uniform {
+            population: NonZeroU32::new(AGENTS).unwrap(),
+        };
+    }
+    let mut network = NetworkModel::constant(Duration::from_millis(5));
+    network.latency = Latency::Uniform {
+        min: Duration::from_millis(5),
+        max: Duration::from_millis(15),
+    };
+    SimSpec {
+        name: "byzantine".into(),
+        agents: AGENTS,
+        seed: 11,
+        node,
+        network,
+        workload: vec![Broadcast {
+            at_ns: BROADCAST_NS,
+            origin: 0,
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload: PayloadKind::App { len: 48 },
+        }],
+        stop: StopCondition {
+            duration_ns: 20_000_000_000,
+            at_full_coverage: false,
+        },
+        cpu: Vec::new(),
+        faults: Default::default(),
+        script: Vec::new(),
+        observe: false,
+        adversary: Adversary::default(),
+        signatures: false,
+    }
+}
+
+fn with(mut spec: SimSpec, agents: AgentSet, behaviour: Behaviour) -> SimSpec {
+    spec.adversary = Adversary::new(vec![ByzantineGroup {
+        agents,
+        behaviour,
+        from_ns: 0,
+    }]);
+    spec
+}
+
+/// The last `n` agents (agent 0, the origin, stays honest).
+fn last(n: u32) -> AgentSet {
+    AgentSet::from_ranges(vec![(AGENTS - n, AGENTS)])
+}
+
+fn run(spec: &SimSpec) -> Outcome {
+    hosts::fast(spec, 2).expect("a valid spec")
+}
+
+fn honest_drops(outcome: &Outcome, reason: DropReason, byzantine: &AgentSet) -> u64 {
+    outcome
+        .stats
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !byzantine.contains(*i as u32))
+        .map(|(_, s)| s.drops_of(reason))
+        .sum()
+}
+
+fn t_full(outcome: &Outcome) -> u64 {
+    outcome.report.messages[0]
+        .time_to_full_coverage_ns
+        .expect("full honest coverage")
+}
+
+#[test]
+fn without_an_adversary_nothing_is_forged_tampered_or_excluded() {
+    let outcome = run(&spec(true));
+    let t = &outcome.report.totals;
+    assert_eq!(
+        (
+            t.byzantine_agents,
+            t.forged_deliveries,
+            t.tampered_deliveries
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+    assert_eq!(outcome.report.messages[0].eligible, u64::from(AGENTS) - 1);
+}
+
+#[test]
+fn silent_agents_hear_and_say_nothing_and_slow_the_honest_ones_down() {
+    let calm = run(&spec(true));
+    let third = last(AGENTS / 3 - 1);
+    let outcome = run(&with(spec(true), third.clone(), Behaviour::Silent));
+    let m = &outcome.report.messages[0];
+    assert_eq!(
+        m.coverage, 1.0,
+        "push-pull still reaches every honest agent"
+    );
+    assert_eq!(m.eligible, u64::from(AGENTS - third.len() as u32) - 1);
+    for agent in third.iter() {
+        let s = &outcome.stats[agent as usize];
+        assert_eq!(s.datagrams_received, 0, "agent {agent} heard something");
+    }
+    assert!(
+        t_full(&outcome) > t_full(&calm),
+        "a third silent must cost time"
+    );
+}
+
+#[test]
+fn selective_agents_stay_members_but_drop_the_data() {
+    let calm = run(&spec(false));
+    let quarter = last(AGENTS / 4);
+    let all = Ratio::new(1, 1).unwrap();
+    let outcome = run(&with(
+        spec(false),
+        quarter.clone(),
+        Behaviour::Selective {
+            share: all,
+            channel: Some(StandardChannel::Suggestions.hash()),
+        },
+    ));
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+    // They hear the broadcast (they stay in the overlay) but pass nothing on.
+    let delivered: u64 = quarter
+        .iter()
+        .map(|a| outcome.stats[a as usize].delivered)
+        .sum();
+    assert!(delivered > 0);
+    assert!(t_full(&outcome) > t_full(&calm));
+}
+
+#[test]
+fn a_flooder_is_rate_limited_and_honest_gossip_still_completes() {
+    let flooder = last(1);
+    let calm = run(&spec(true));
+    let outcome = run(&with(
+        spec(true),
+        flooder.clone(),
+        Behaviour::Flood { per_s: 500 },
+    ));
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+    let limited = honest_drops(&outcome, DropReason::RateLimited, &flooder);
+    assert!(limited > 1000, "only {limited} flood messages rate-limited");
+    assert_eq!(
+        honest_drops(&calm, DropReason::RateLimited, &AgentSet::default()),
+        0
+    );
+}
+
+#[test]
+fn forgeries_get_through_without_signatures_and_fail_with_them() {
+    let forgers = last(AGENTS / 10);
+    let attack = with(spec(true), forgers.clone(), Behaviour::Forge { victim: 1 });
+    let open = run(&attack);
+    assert!(
+        open.report.totals.forged_deliveries > 0,
+        "the forgery must work unsigned"
+    );
+    let mut signed = attack;
+    signed.signatures = true;
+    let outcome = run(&signed);
+    assert_eq!(outcome.report.totals.forged_deliveries, 0);
+    assert!(honest_drops(&outcome, DropReason::BadSignature, &forgers) > 0);
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+}
+
+#[test]
+fn corrupted_payloads_get_through_without_signatures_and_fail_with_them() {
+    let corrupters = last(AGENTS / 10);
+    let all = Ratio::new(1, 1).unwrap();
+    let attack = with(
+        spec(true),
+        corrupters.clone(),
+        Behaviour::Corrupt { share: all },
+    );
+    let open = run(&attack);
+    assert!(
+        open.report.totals.tampered_deliveries > 0,
+        "corruption must work unsigned"
+    );
+    let mut signed = attack;
+    signed.signatures = true;
+    let outcome = run(&signed);
+    assert_eq!(outcome.report.totals.tampered_deliveries, 0);
+    assert!(honest_drops(&outcome, DropReason::BadSignature, &corrupters) > 0);
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+}
+
+#[test]
+fn an_equivocating_origin_splits_the_honest_agents_unless_messages_are_signed() {
+    let mut attack = with(
+        spec(true),
+        AgentSet::from_agents(&[0]),
+        Behaviour::Equivocate,
+    );
+    attack.workload[0].origin = 0; // the origin itself equivocates
+    let open = run(&attack);
+    assert!(open.report.totals.tampered_deliveries > 0);
+    let mut signed = attack;
+    signed.signatures = true;
+    let outcome = run(&signed);
+    assert_eq!(outcome.report.totals.tampered_deliveries, 0);
+}
+
+#[test]
+fn replayed_datagrams_are_suppressed_as_duplicates() {
+    let calm = run(&spec(true));
+    let replayers = last(AGENTS / 4);
+    let outcome = run(&with(
+        spec(true),
+        replayers.clone(),
+        Behaviour::Replay {
+            delay_ns: 2_000_000_000,
+        },
+    ));
+    let dup = |o: &Outcome| honest_drops(o, DropReason::Duplicate, &replayers);
+    assert!(dup(&outcome) > dup(&calm), "replays arrive as duplicates");
+    assert_eq!(
+        outcome.report.totals.redeliveries, 0,
+        "and are never delivered twice"
+    );
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+}
+
+#[test]
+fn delaying_agents_make_honest_delivery_slower() {
+    let calm = run(&spec(true));
+    let outcome = run(&with(
+        spec(true),
+        last(AGENTS / 2),
+        Behaviour::Delay {
+            delay_ns: 400_000_000,
+        },
+    ));
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
+    assert!(outcome.report.latency_ns.p50 > calm.report.latency_ns.p50);
+}
+
+#[test]
+fn colluders_fill_a_victims_active_view() {
+    let victim = 5u32;
+    let colluders = last(12);
+    let view_of = |spec: SimSpec| {
+        let mut engine = Engine::new(spec).expect("a valid spec");
+        engine.run(2, &mut |_| {});
+        engine.nodes()[victim as usize].active_view().to_vec()
+    };
+    let calm = view_of(spec(false));
+    assert!(calm.iter().any(|p| !colluders.contains(*p)), "{calm:?}");
+    let eclipsed = view_of(with(
+        spec(false),
+        colluders.clone(),
+        Behaviour::Eclipse { victim },
+    ));
+    assert!(!eclipsed.is_empty());
+    assert!(
+        eclipsed.iter().all(|p| colluders.contains(*p)),
+        "the victim's active view must hold colluders only: {eclipsed:?}"
+    );
+}
