@@ -164,6 +164,11 @@ pub struct Config {
     pub attention: AttentionMode,
     /// Outstanding requests; a request beyond it is refused.
     pub requests_pending_max: u8,
+    /// Score peers and graylist those that send invalid messages or flood
+    /// (see the node's `reputation` module). Off by default: an honest
+    /// origin that broadcasts faster than the rate limit would be
+    /// graylisted too.
+    pub reputation: bool,
 }
 
 impl Default for Config {
@@ -203,6 +208,7 @@ impl Default for Config {
             digest_samples: 3,
             attention: AttentionMode::Focused,
             requests_pending_max: 32,
+            reputation: false,
         }
     }
 }

@@ -77,6 +77,13 @@ fn last(n: u32) -> AgentSet {
     AgentSet::from_ranges(vec![(AGENTS - n, AGENTS)])
 }
 
+/// A flood lasts until the honest broadcast is everywhere, no longer:
+/// enough to show its effect, and the run stays short.
+fn short(mut spec: SimSpec) -> SimSpec {
+    spec.stop.at_full_coverage = true;
+    spec
+}
+
 fn run(spec: &SimSpec) -> Outcome {
     hosts::fast(spec, 2).expect("a valid spec")
 }
@@ -162,9 +169,9 @@ fn a_flooder_is_rate_limited_and_honest_gossip_still_completes() {
     let flooder = last(1);
     let calm = run(&spec(true));
     let outcome = run(&with(
-        spec(true),
+        short(spec(true)),
         flooder.clone(),
-        Behaviour::Flood { per_s: 500 },
+        Behaviour::Flood { per_s: 200 },
     ));
     assert_eq!(outcome.report.messages[0].coverage, 1.0);
     let limited = honest_drops(&outcome, DropReason::RateLimited, &flooder);
@@ -285,4 +292,57 @@ fn colluders_fill_a_victims_active_view() {
         eclipsed.iter().all(|p| colluders.contains(*p)),
         "the victim's active view must hold colluders only: {eclipsed:?}"
     );
+}
+
+#[test]
+fn signatures_alone_leave_an_agent_among_forgers_deaf_and_peer_scoring_recovers_it() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/forgers-600.toml");
+    let scenario = colony_sim::scenario::Scenario::load(path).expect("the scenario loads");
+    let spec = scenario.spec(5).expect("a valid spec");
+    assert!(spec.signatures && !spec.node.reputation);
+    let missed = |o: &Outcome| -> u64 {
+        o.report
+            .messages
+            .iter()
+            .map(|m| m.eligible - m.delivered.min(m.eligible))
+            .sum()
+    };
+    let signed_only = run(&spec);
+    assert_eq!(signed_only.report.totals.forged_deliveries, 0);
+    assert!(
+        missed(&signed_only) > 0,
+        "an honest agent surrounded by forgers"
+    );
+    let mut scored = spec;
+    scored.node.reputation = true;
+    let outcome = run(&scored);
+    assert_eq!(missed(&outcome), 0, "graylisting the forgers reconnects it");
+    let forgers = AgentSet::from_ranges(vec![(400, 599)]);
+    assert!(honest_drops(&outcome, DropReason::Graylisted, &forgers) > 0);
+}
+
+#[test]
+fn peer_scoring_graylists_a_flooder() {
+    let flooder = last(1);
+    let mut attack = with(
+        short(spec(true)),
+        flooder.clone(),
+        Behaviour::Flood { per_s: 200 },
+    );
+    let unscored = run(&attack);
+    assert_eq!(honest_drops(&unscored, DropReason::Graylisted, &flooder), 0);
+    attack.node.reputation = true;
+    let outcome = run(&attack);
+    let graylisted = honest_drops(&outcome, DropReason::Graylisted, &flooder);
+    assert!(graylisted > 0, "the flooder's direct receivers graylist it");
+    // Junk cut off at the first hop spreads less: fewer copies reach the
+    // rate limiters further on.
+    let limited = |o: &Outcome| honest_drops(o, DropReason::RateLimited, &flooder);
+    assert!(
+        limited(&outcome) < limited(&unscored),
+        "{} rate-limited with scoring, {} without",
+        limited(&outcome),
+        limited(&unscored)
+    );
+    assert_eq!(outcome.report.messages[0].coverage, 1.0);
 }

@@ -139,6 +139,22 @@ impl<A: Address> Membership<A> {
 impl<A: Address> Node<A> {
     // ---- HyParView ----
 
+    /// Drops `peer` from both views (a graylisted peer): the next round
+    /// promotes a passive peer in its place.
+    pub(super) fn forget_peer(&mut self, peer: A) {
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        let was_active = m.active.contains(&peer);
+        m.forget(peer);
+        if was_active {
+            self.events.push_back(Event::Peer {
+                peer,
+                change: PeerChange::Down,
+            });
+        }
+    }
+
     pub(super) fn join(&mut self, contacts: Vec<A>) {
         let first = contacts[0];
         for contact in contacts {

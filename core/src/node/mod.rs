@@ -43,6 +43,7 @@ mod gossip;
 mod membership;
 mod outbox;
 mod receive;
+mod reputation;
 mod stats;
 mod timers;
 
@@ -75,6 +76,7 @@ use attention::Attention;
 use gossip::Stored;
 use membership::Membership;
 use outbox::Outbox;
+use reputation::Reputation;
 use timers::{Timer, Timers};
 
 /// One input to [`Node::handle`].
@@ -317,6 +319,8 @@ pub struct Node<A: Address> {
     stats: NodeStats,
     /// Signing and verification keys, when the host enables signatures.
     security: Option<Box<Security>>,
+    /// Peer scores, from the first penalty on (with `Config::reputation`).
+    reputation: Option<Box<Reputation<A>>>,
 }
 
 /// A node's keys: it signs what it originates with `signer` and, with a
@@ -386,6 +390,7 @@ impl<A: Address> Node<A> {
             events: VecDeque::new(),
             stats: NodeStats::default(),
             security: None,
+            reputation: None,
             config,
         }
     }
@@ -511,6 +516,11 @@ impl<A: Address> Node<A> {
             + self.backlog.capacity() * size_of::<attention::Deferred<A>>()
             + self.backlog.iter().map(|d| d.bytes.len()).sum::<usize>()
             + self.events.capacity() * size_of::<Event<A>>()
+            + self
+                .reputation
+                .as_ref()
+                .map_or(0, |r| size_of::<Reputation<A>>() + r.heap_bytes())
+            + self.security.as_ref().map_or(0, |_| size_of::<Security>())
     }
 
     // ---- the mutator ----

@@ -2,6 +2,7 @@
 //! relay. The first four steps are the hot path the tick budget is about;
 //! they read the header in place and allocate nothing.
 
+use super::reputation::{PENALTY_INVALID, PENALTY_RATE, Reputation};
 use super::{DropReason, Event, Node};
 use crate::address::Address;
 use crate::control::Control;
@@ -20,10 +21,17 @@ const ORIGIN_KEY_DOMAIN: u64 = 0x6f72_6967_696e_5f6b;
 impl<A: Address> Node<A> {
     /// One datagram from `source`.
     pub(super) fn on_datagram(&mut self, now: Time, source: A, bytes: &[u8]) {
+        if let Some(reputation) = self.reputation.as_mut()
+            && reputation.graylisted(source, now)
+        {
+            self.stats.drop(DropReason::Graylisted);
+            return;
+        }
         let (header, payload) = match CompactHeader::parse(bytes) {
             Ok(parsed) => parsed,
             Err(error) => {
                 self.stats.drop(DropReason::of_header_error(&error));
+                self.penalize(now, source, PENALTY_INVALID);
                 return;
             }
         };
@@ -36,7 +44,10 @@ impl<A: Address> Node<A> {
                 Some(control) => {
                     self.on_control(now, source, header.seq(), header.hops_remaining(), control)
                 }
-                None => self.stats.drop(DropReason::BadControl),
+                None => {
+                    self.stats.drop(DropReason::BadControl);
+                    self.penalize(now, source, PENALTY_INVALID);
+                }
             }
             return;
         }
@@ -73,10 +84,12 @@ impl<A: Address> Node<A> {
                 Ok(()) => {}
                 Err(SignatureError::Unsigned) => {
                     self.stats.drop(DropReason::Unsigned);
+                    self.penalize(now, source, PENALTY_INVALID);
                     return;
                 }
                 Err(SignatureError::Invalid | SignatureError::UnknownOrigin) => {
                     self.stats.drop(DropReason::BadSignature);
+                    self.penalize(now, source, PENALTY_INVALID);
                     return;
                 }
             }
@@ -91,6 +104,10 @@ impl<A: Address> Node<A> {
             mix64(key_of_origin(&header.from().0) ^ self.key_secret ^ ORIGIN_KEY_DOMAIN);
         if !self.rate.allow(origin_key, now) {
             self.stats.drop(DropReason::RateLimited);
+            // Straight from its origin (no hop spent): the source itself floods.
+            if header.hops_remaining() == self.config.hops_initial {
+                self.penalize(now, source, PENALTY_RATE);
+            }
             return;
         }
         let direct = header.flags().contains(Flags::DIRECT);
@@ -114,6 +131,21 @@ impl<A: Address> Node<A> {
         }
         if !direct && header.hops_remaining() > 0 {
             self.relay(now, source, key, id, bytes);
+        }
+    }
+
+    /// Takes points from `source` (with `Config::reputation`); a peer this
+    /// graylists leaves both views at once.
+    fn penalize(&mut self, now: Time, source: A, points: i32) {
+        if !self.config.reputation {
+            return;
+        }
+        let graylisted = self
+            .reputation
+            .get_or_insert_with(|| Box::new(Reputation::new()))
+            .penalize(source, points, now);
+        if graylisted {
+            self.forget_peer(source);
         }
     }
 

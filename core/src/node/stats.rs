@@ -36,6 +36,8 @@ drop_reasons! {
     /// The signature did not verify (forged origin, altered bytes) or the
     /// origin's key is unknown.
     BadSignature => "bad_signature",
+    /// The sending peer is graylisted (its reputation fell too low).
+    Graylisted => "graylisted",
     /// Already seen: duplicate suppression.
     Duplicate => "duplicate",
     /// The origin exceeded its rate.

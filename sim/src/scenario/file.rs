@@ -39,10 +39,73 @@ pub struct ScenarioFile {
     /// Fault timeline: partitions, crashes and restarts, loss changes.
     #[serde(default)]
     pub faults: Vec<FaultSection>,
-    /// Byzantine agents: not implemented yet; refused like `faults`.
+    /// Byzantine agents: who, doing what, from when.
     #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub byzantine: Option<Spanned<toml::Value>>,
+    pub byzantine: Vec<ByzantineSection>,
+}
+
+/// Byzantine behaviours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BehaviourName {
+    /// Drops everything in and out.
+    Silent,
+    /// Drops a share (`ratio`) of its application datagrams, or one `channel`.
+    Selective,
+    /// Broadcasts junk at `rate` messages per second.
+    Flood,
+    /// Claims `victim` as the origin of what it sends.
+    Forge,
+    /// Flips a payload byte of a share (`ratio`) of its datagrams.
+    Corrupt,
+    /// Different payloads to different peers under one id.
+    Equivocate,
+    /// Sends every application datagram again, `delay` later.
+    Replay,
+    /// Holds every datagram for `delay`.
+    Delay,
+    /// Fills `victim`'s active view with colluders and starves it.
+    Eclipse,
+}
+
+/// One group of Byzantine agents.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSection {
+    /// What they do.
+    #[schemars(with = "BehaviourName")]
+    pub behaviour: Spanned<BehaviourName>,
+    /// The agents: the *last* share of the agents (`"33/100"`; the first
+    /// agents, the usual broadcast origins, stay honest)…
+    #[serde(default)]
+    pub share: Option<RatioText>,
+    /// …or a list of agents…
+    #[serde(default)]
+    pub agents: Option<Vec<u32>>,
+    /// …or a range: `first` and `count`.
+    #[serde(default)]
+    pub first: Option<u32>,
+    /// Agents in the range. Default 1.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// From when they misbehave. Default `"0s"`.
+    #[serde(default)]
+    pub from: Option<DurationText>,
+    /// Selective, corrupt: share of the datagrams concerned. Default all.
+    #[serde(default)]
+    pub ratio: Option<RatioText>,
+    /// Selective: drop only (and all of) this channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Flood: messages per second.
+    #[serde(default)]
+    pub rate: Option<u32>,
+    /// Forge, eclipse: the agent impersonated or isolated.
+    #[serde(default)]
+    pub victim: Option<u32>,
+    /// Delay, replay: how long.
+    #[serde(default)]
+    pub delay: Option<DurationText>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -220,6 +283,12 @@ pub struct ProtocolSection {
     pub attention: AttentionName,
     /// Digest period. Default `"60s"`.
     pub digest_interval: DurationText,
+    /// Ed25519 signatures: every agent signs what it originates and drops
+    /// what does not verify. Default false.
+    pub signatures: bool,
+    /// Peer scoring: graylist peers that send invalid messages or flood.
+    /// Default false.
+    pub reputation: bool,
 }
 
 impl Default for ProtocolSection {
@@ -251,6 +320,8 @@ impl Default for ProtocolSection {
             work_per_round: 1000,
             attention: AttentionName::Focused,
             digest_interval: parse("60s"),
+            signatures: false,
+            reputation: false,
         }
     }
 }
@@ -480,4 +551,6 @@ pub struct ExpectSection {
     pub deliveries_across_cut: Option<u64>,
     /// Most datagrams sent per agent.
     pub datagrams_per_agent: Option<f64>,
+    /// No honest agent delivered a forged or tampered message.
+    pub no_forgery: Option<bool>,
 }

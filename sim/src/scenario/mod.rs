@@ -14,18 +14,19 @@ use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
 use colony_core::priority::AttentionMode;
 use colony_reports::{Expectation, RunReport};
 
+use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use crate::engine::cpu::CpuGroup;
 use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
-use crate::network::{Latency, NetworkModel, Regions};
+use crate::network::{Latency, NetworkModel, Ratio, Regions};
 
 pub use error::ScenarioError;
 pub use file::ScenarioFile;
 pub use units::{DurationText, RatioText};
 
 use file::{
-    AttentionName, FaultName, LatencySection, PayloadName, PriorityName, RumorLoss, RumorStop,
-    SamplingName, StrategyName,
+    AttentionName, BehaviourName, FaultName, LatencySection, PayloadName, PriorityName, RumorLoss,
+    RumorStop, SamplingName, StrategyName,
 };
 
 /// Most agents a scenario may ask for: ten million, ten times the largest
@@ -88,16 +89,6 @@ impl Scenario {
 
     fn check(&self) -> Result<(), ScenarioError> {
         let f = &self.file;
-        if let Some(value) = &f.byzantine {
-            return Err(ScenarioError::at(
-                &self.path,
-                &self.source,
-                value.span(),
-                "`byzantine` is not implemented yet in this version of Colony",
-            )
-            .key("byzantine")
-            .hint("remove the section; Byzantine behaviours land with the faults issue"));
-        }
         if f.seeds.is_empty() {
             return Err(self.error_at_key("", "seeds", "`seeds` needs at least one seed"));
         }
@@ -175,6 +166,7 @@ impl Scenario {
         }
         self.regions(count)?;
         self.faults(count)?;
+        self.adversary(count)?;
         self.network()?;
         self.node_config(count)?;
         Ok(())
@@ -290,6 +282,114 @@ impl Scenario {
             ));
         }
         Ok(AgentSet::from_ranges(vec![(first, end as u32)]))
+    }
+
+    fn byzantine_error(
+        &self,
+        group: &file::ByzantineSection,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::at(&self.path, &self.source, group.behaviour.span(), message)
+            .key("byzantine")
+    }
+
+    fn adversary(&self, count: u32) -> Result<Adversary, ScenarioError> {
+        let mut groups = Vec::new();
+        for group in &self.file.byzantine {
+            let given = [
+                group.share.is_some(),
+                group.agents.is_some(),
+                group.first.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
+                return Err(self.byzantine_error(
+                    group,
+                    "name the agents with exactly one of `share`, `agents` or `first`",
+                ));
+            }
+            let agents = if let Some(share) = group.share {
+                let n = (u64::from(count) * u64::from(share.0.numerator)
+                    / u64::from(share.0.denominator)) as u32;
+                AgentSet::from_ranges(vec![(count - n, count)])
+            } else if let Some(list) = &group.agents {
+                if let Some(bad) = list.iter().find(|a| **a >= count) {
+                    return Err(self.byzantine_error(
+                        group,
+                        format!("agent {bad} does not exist (0..{count})"),
+                    ));
+                }
+                AgentSet::from_agents(list)
+            } else {
+                let first = group.first.expect("checked above");
+                let end = u64::from(first) + u64::from(group.count.unwrap_or(1));
+                if end > u64::from(count) {
+                    return Err(self.byzantine_error(
+                        group,
+                        format!("agents {first}..{end} exceed the {count} agents"),
+                    ));
+                }
+                AgentSet::from_ranges(vec![(first, end as u32)])
+            };
+            let all = Ratio::new(1, 1).expect("1/1");
+            let ratio = group.ratio.map_or(all, |r| r.0);
+            let victim = |what: &str| -> Result<u32, ScenarioError> {
+                match group.victim {
+                    Some(v) if v < count => Ok(v),
+                    Some(v) => Err(self
+                        .byzantine_error(group, format!("victim {v} does not exist (0..{count})"))),
+                    None => Err(self.byzantine_error(group, format!("{what} needs `victim`"))),
+                }
+            };
+            let delay = |what: &str| -> Result<u64, ScenarioError> {
+                group
+                    .delay
+                    .map(DurationText::as_ns)
+                    .ok_or_else(|| self.byzantine_error(group, format!("{what} needs `delay`")))
+            };
+            let behaviour = match group.behaviour.get_ref() {
+                BehaviourName::Silent => Behaviour::Silent,
+                BehaviourName::Selective => Behaviour::Selective {
+                    share: ratio,
+                    channel: match &group.channel {
+                        Some(name) => Some(
+                            Channel::parse(name)
+                                .map_err(|e| self.byzantine_error(group, e.to_string()))?
+                                .hash(),
+                        ),
+                        None => None,
+                    },
+                },
+                BehaviourName::Flood => match group.rate {
+                    Some(per_s) if per_s > 0 => Behaviour::Flood { per_s },
+                    _ => {
+                        return Err(self.byzantine_error(
+                            group,
+                            "flood needs `rate`, messages per second (at least 1)",
+                        ));
+                    }
+                },
+                BehaviourName::Forge => Behaviour::Forge {
+                    victim: victim("forge")?,
+                },
+                BehaviourName::Corrupt => Behaviour::Corrupt { share: ratio },
+                BehaviourName::Equivocate => Behaviour::Equivocate,
+                BehaviourName::Replay => Behaviour::Replay {
+                    delay_ns: delay("replay")?,
+                },
+                BehaviourName::Delay => Behaviour::Delay {
+                    delay_ns: delay("delay")?,
+                },
+                BehaviourName::Eclipse => Behaviour::Eclipse {
+                    victim: victim("eclipse")?,
+                },
+            };
+            groups.push(ByzantineGroup {
+                agents,
+                behaviour,
+                from_ns: group.from.map_or(0, DurationText::as_ns),
+            });
+        }
+        Ok(Adversary::new(groups))
     }
 
     fn faults(&self, count: u32) -> Result<FaultTimeline, ScenarioError> {
@@ -500,6 +600,7 @@ impl Scenario {
                 AttentionName::Minimal => AttentionMode::Minimal,
             },
             digest_interval: p.digest_interval.0,
+            reputation: p.reputation,
             ..Config::default()
         };
         if let Err(why) = config.validate() {
@@ -561,8 +662,8 @@ impl Scenario {
             faults: self.faults(count)?,
             script: Vec::new(),
             observe: false,
-            adversary: Default::default(),
-            signatures: false,
+            adversary: self.adversary(count)?,
+            signatures: f.protocol.signatures,
             cpu: f
                 .agents
                 .cpu
@@ -757,6 +858,19 @@ impl Scenario {
                 n <= max,
                 format!("<= {max}"),
                 n.to_string(),
+            ));
+        }
+        if e.no_forgery == Some(true) {
+            let t = &report.totals;
+            let bad = t.forged_deliveries + t.tampered_deliveries;
+            out.push(expectation(
+                "no_forgery",
+                bad == 0,
+                "0 forged or tampered".into(),
+                format!(
+                    "{} forged, {} tampered",
+                    t.forged_deliveries, t.tampered_deliveries
+                ),
             ));
         }
         if e.no_honest_loss == Some(true) {

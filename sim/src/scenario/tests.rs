@@ -128,10 +128,31 @@ fn a_zero_fanout_points_at_its_line() {
 }
 
 #[test]
-fn unimplemented_sections_are_refused_not_ignored() {
-    let error = error_of(&format!("{GOOD}\n[byzantine]\nshare = \"1/4\"\n"));
+fn byzantine_groups_resolve_and_bad_ones_are_located() {
+    let text = format!(
+        "{GOOD}\n[[byzantine]]\nbehaviour = \"forge\"\nshare = \"1/4\"\nvictim = 3\nfrom = \"2s\"\n"
+    );
+    let scenario = Scenario::parse("t.toml", text).unwrap();
+    let spec = scenario.spec(1).unwrap();
+    let groups = spec.adversary.groups();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        groups[0].behaviour,
+        crate::byzantine::Behaviour::Forge { victim: 3 }
+    );
+    assert_eq!(groups[0].from_ns, 2_000_000_000);
+    // The last quarter: the first agents (broadcast origins) stay honest.
+    let count = spec.agents;
+    assert!(groups[0].agents.contains(count - 1) && !groups[0].agents.contains(0));
+    let error = error_of(&format!(
+        "{GOOD}\n[[byzantine]]\nbehaviour = \"forge\"\nshare = \"1/4\"\n"
+    ));
     assert_eq!(error.key.as_deref(), Some("byzantine"), "{error}");
-    assert!(error.message.contains("not implemented yet"), "{error}");
+    assert!(error.message.contains("needs `victim`"), "{error}");
+    let error = error_of(&format!(
+        "{GOOD}\n[[byzantine]]\nbehaviour = \"gossipy\"\nshare = \"1/4\"\n"
+    ));
+    assert!(error.line > 0, "{error}");
 }
 
 #[test]
