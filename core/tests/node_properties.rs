@@ -261,9 +261,10 @@ proptest! {
     fn no_input_sequence_panics_a_node_or_grows_a_structure_past_its_bound(
         strategy in strategy(),
         failure_detection in any::<bool>(),
+        reputation in any::<bool>(),
         steps in prop::collection::vec(step(), 1..60),
     ) {
-        let config = Arc::new(Config { failure_detection, ..small_config(strategy) });
+        let config = Arc::new(Config { failure_detection, reputation, ..small_config(strategy) });
         let mut node = Node::<u32>::new(AgentId::from_index(0), 0, Arc::clone(&config), Rng::from_seed(3));
         let mut now = Time::ZERO;
         let mut buf = Vec::new();

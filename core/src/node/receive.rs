@@ -2,7 +2,7 @@
 //! relay. The first four steps are the hot path the tick budget is about;
 //! they read the header in place and allocate nothing.
 
-use super::reputation::{PENALTY_INVALID, PENALTY_RATE, Reputation};
+use super::reputation::{PENALTY_GRAYLISTED, PENALTY_INVALID, PENALTY_RATE, Reputation};
 use super::{DropReason, Event, Node};
 use crate::address::Address;
 use crate::control::Control;
@@ -24,6 +24,8 @@ impl<A: Address> Node<A> {
         if let Some(reputation) = self.reputation.as_mut()
             && reputation.graylisted(source, now)
         {
+            // A graylisted peer that keeps sending stays graylisted.
+            reputation.penalize(source, PENALTY_GRAYLISTED, now);
             self.stats.drop(DropReason::Graylisted);
             return;
         }

@@ -18,6 +18,9 @@ pub(super) const PENALTY_INVALID: i32 = 20;
 /// limit: twenty excess messages graylist a flooder. (Copies relayed by
 /// others cost their relays nothing: they only forwarded.)
 pub(super) const PENALTY_RATE: i32 = 5;
+/// Points lost per datagram a graylisted peer still sends: as long as it
+/// keeps flooding, decay cannot bring it back.
+pub(super) const PENALTY_GRAYLISTED: i32 = 1;
 /// A peer at or below this score is graylisted.
 pub(super) const GRAYLIST_BELOW: i32 = -100;
 /// Peers scored at once: a node's active and passive views (at most a few
