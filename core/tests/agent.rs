@@ -547,3 +547,37 @@ fn work_beyond_the_round_budget_waits_in_the_backlog_most_urgent_first() {
         .collect();
     assert_eq!(order, [1, 2, 4, 3], "the Critical one jumps the queue");
 }
+
+#[test]
+fn a_node_that_loses_half_its_neighbours_suspects_a_partition_and_recovers() {
+    let mut net = Net::new(20, swim_config(), 9);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    // A node with at least three neighbours besides its contact, node 0.
+    let (node, lost) = (1..20u32)
+        .find_map(|i| {
+            let others: Vec<u32> = net.nodes[i as usize]
+                .active_view()
+                .iter()
+                .copied()
+                .filter(|p| *p != 0)
+                .collect();
+            (others.len() >= 3).then_some((i, others))
+        })
+        .expect("a node with three neighbours besides node 0");
+    for peer in &lost {
+        net.crash(*peer);
+    }
+    net.run_for(Duration::from_secs(20));
+    let suspected = net.nodes_with_event(|e| matches!(e, Event::PartitionSuspected { .. }));
+    assert!(
+        suspected.contains(&node),
+        "node {node} lost {lost:?} and said nothing"
+    );
+    let view = net.nodes[node as usize].active_view();
+    assert!(!view.is_empty(), "node {node} found new neighbours");
+    assert!(
+        view.iter().all(|p| !lost.contains(p)),
+        "{view:?} holds a crashed peer"
+    );
+}

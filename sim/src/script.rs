@@ -124,6 +124,8 @@ pub enum Observation {
         /// Messages it summarises.
         messages: u32,
     },
+    /// The agent lost half its active view: it may be cut off.
+    PartitionSuspected,
     /// A peer's state changed.
     Peer {
         /// The peer.
@@ -163,6 +165,7 @@ pub fn observe<A: Copy>(event: &Event<A>, index_of: impl Fn(A) -> Option<u32>) -
         Event::Digest(d) => Observation::Digest {
             messages: d.counts.iter().map(|c| c.count).sum::<u32>() + d.other,
         },
+        Event::PartitionSuspected { .. } => Observation::PartitionSuspected,
         Event::Peer { peer, change } => Observation::Peer {
             peer: name(*peer),
             change: *change,

@@ -55,6 +55,10 @@ struct Suspect<A> {
     deadline: Time,
 }
 
+/// Join contacts a node keeps for rejoining: the first few are enough
+/// (any one that answers admits it again).
+const JOIN_CONTACTS_KEPT: usize = 4;
+
 /// Membership and PlumTree link state of one node.
 #[derive(Clone, Debug)]
 pub(super) struct Membership<A> {
@@ -76,6 +80,11 @@ pub(super) struct Membership<A> {
     /// Latest incarnations heard from refutations.
     incarnations: Vec<(A, u32)>,
     incarnation: u32,
+    /// The contacts this node joined through, kept to rejoin when both
+    /// views run empty.
+    contacts: Vec<A>,
+    /// Active neighbours failed or graylisted since the last (re)join.
+    lost_since_join: u8,
 }
 
 impl<A> Default for Membership<A> {
@@ -92,6 +101,8 @@ impl<A> Default for Membership<A> {
             rumours: IdSet::with_capacity(RUMOURS_MAX),
             incarnations: Vec::new(),
             incarnation: 0,
+            contacts: Vec::new(),
+            lost_since_join: 0,
         }
     }
 }
@@ -103,6 +114,7 @@ impl<A: Address> Membership<A> {
             + self.missing.capacity() * size_of::<Missing<A>>()
             + self.suspects.capacity() * size_of::<Suspect<A>>()
             + self.incarnations.capacity() * size_of::<(A, u32)>()
+            + self.contacts.capacity() * size_of::<A>()
             + self.rumours.heap_bytes()
     }
 
@@ -152,14 +164,40 @@ impl<A: Address> Node<A> {
                 peer,
                 change: PeerChange::Down,
             });
+            self.active_peer_lost();
         }
+    }
+
+    /// An active neighbour failed or was graylisted. Once half the active
+    /// view has gone this way since the last join (or the last report), this
+    /// node may be cut off from much of the swarm: it tells its application.
+    /// (Rejoining through the contacts at that point was tried: it helps
+    /// little against Byzantine islands and slows healing after a real
+    /// partition, whose cross-cut links it replaces with same-side ones.)
+    fn active_peer_lost(&mut self) {
+        let threshold = self.config.active_view_max.get().div_ceil(2);
+        let Some(m) = self.membership.as_mut() else {
+            return;
+        };
+        m.lost_since_join = m.lost_since_join.saturating_add(1);
+        if m.lost_since_join < threshold {
+            return;
+        }
+        m.lost_since_join = 0;
+        self.events.push_back(Event::PartitionSuspected {
+            peers_lost: threshold,
+        });
     }
 
     pub(super) fn join(&mut self, contacts: Vec<A>) {
         let first = contacts[0];
-        for contact in contacts {
-            self.add_passive(contact);
+        for contact in &contacts {
+            self.add_passive(*contact);
         }
+        let kept: Vec<A> = contacts.into_iter().take(JOIN_CONTACTS_KEPT).collect();
+        let m = self.membership_state();
+        m.contacts = kept;
+        m.lost_since_join = 0;
         self.send_control(first, &Control::Join);
     }
 
@@ -342,6 +380,18 @@ impl<A: Address> Node<A> {
     /// Tops the active view up from the passive view: one request per round.
     pub(super) fn maintain_active_view(&mut self) {
         let max = usize::from(self.config.active_view_max.get());
+        if self.active_view().is_empty() && self.passive_view().is_empty() {
+            // Isolated: rejoin through one of the original contacts.
+            let contacts = self
+                .membership
+                .as_ref()
+                .map_or(&[][..], |m| &m.contacts[..]);
+            if !contacts.is_empty() {
+                let contact = contacts[self.rng.index(contacts.len())];
+                self.send_control(contact, &Control::Join);
+            }
+            return;
+        }
         if self.active_view().len() >= max || self.passive_view().is_empty() {
             return;
         }
@@ -560,9 +610,12 @@ impl<A: Address> Node<A> {
     }
 
     fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>, hops: u8) {
-        let was_known =
-            self.active_view().contains(&member) || self.passive_view().contains(&member);
+        let was_active = self.active_view().contains(&member);
+        let was_known = was_active || self.passive_view().contains(&member);
         self.membership_state().forget(member);
+        if was_active {
+            self.active_peer_lost();
+        }
         if was_known {
             self.events.push_back(Event::Peer {
                 peer: member,

@@ -274,6 +274,13 @@ pub enum Event<A> {
     },
     /// The periodic digest.
     Digest(Digest<A>),
+    /// Half the active view failed or was graylisted since the last join
+    /// (or the last such event): this node may be cut off from much of the
+    /// swarm, e.g. by a partition.
+    PartitionSuspected {
+        /// Active neighbours lost.
+        peers_lost: u8,
+    },
     /// A peer's state changed.
     Peer {
         /// The peer.

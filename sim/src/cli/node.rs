@@ -200,6 +200,9 @@ fn event_line(event: &Event<SocketAddrV4>) -> NodeLine {
         Event::RequestTimedOut { to, .. } => NodeLine::Other {
             what: format!("request to {to} timed out"),
         },
+        Event::PartitionSuspected { peers_lost } => NodeLine::Other {
+            what: format!("lost {peers_lost} neighbours: partition suspected"),
+        },
         Event::Digest(d) => NodeLine::Other {
             what: format!("digest: {} kinds of message", d.counts.len()),
         },
