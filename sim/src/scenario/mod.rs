@@ -29,6 +29,28 @@ use file::{
     RumorStop, SamplingName, StrategyName,
 };
 
+/// The agents a fault or Byzantine group names by `agents` (a list) or by
+/// `first` and `count` (a range; the caller checked one of them is given).
+fn listed_agents(
+    list: Option<&[u32]>,
+    first: Option<u32>,
+    range_count: Option<u32>,
+    count: u32,
+) -> Result<AgentSet, String> {
+    if let Some(agents) = list {
+        if let Some(bad) = agents.iter().find(|a| **a >= count) {
+            return Err(format!("agent {bad} does not exist (0..{count})"));
+        }
+        return Ok(AgentSet::from_agents(agents));
+    }
+    let first = first.unwrap_or(0);
+    let end = u64::from(first) + u64::from(range_count.unwrap_or(1));
+    if end > u64::from(count) {
+        return Err(format!("agents {first}..{end} exceed the {count} agents"));
+    }
+    Ok(AgentSet::from_ranges(vec![(first, end as u32)]))
+}
+
 /// Most agents a scenario may ask for: ten million, ten times the largest
 /// run the engine is built for, so a typo (an extra zero) fails fast instead
 /// of exhausting memory.
@@ -265,23 +287,8 @@ impl Scenario {
                 / u64::from(share.0.denominator)) as u32;
             return Ok(AgentSet::from_ranges(vec![(0, end)]));
         }
-        if let Some(agents) = &fault.agents {
-            if let Some(bad) = agents.iter().find(|a| **a >= count) {
-                return Err(
-                    self.fault_error(fault, format!("agent {bad} does not exist (0..{count})"))
-                );
-            }
-            return Ok(AgentSet::from_agents(agents));
-        }
-        let first = fault.first.expect("checked above");
-        let end = u64::from(first) + u64::from(fault.count.unwrap_or(1));
-        if end > u64::from(count) {
-            return Err(self.fault_error(
-                fault,
-                format!("agents {first}..{end} exceed the {count} agents"),
-            ));
-        }
-        Ok(AgentSet::from_ranges(vec![(first, end as u32)]))
+        listed_agents(fault.agents.as_deref(), fault.first, fault.count, count)
+            .map_err(|why| self.fault_error(fault, why))
     }
 
     fn byzantine_error(
@@ -307,28 +314,14 @@ impl Scenario {
                     "name the agents with exactly one of `share`, `agents` or `first`",
                 ));
             }
-            let agents = if let Some(share) = group.share {
-                let n = (u64::from(count) * u64::from(share.0.numerator)
-                    / u64::from(share.0.denominator)) as u32;
-                AgentSet::from_ranges(vec![(count - n, count)])
-            } else if let Some(list) = &group.agents {
-                if let Some(bad) = list.iter().find(|a| **a >= count) {
-                    return Err(self.byzantine_error(
-                        group,
-                        format!("agent {bad} does not exist (0..{count})"),
-                    ));
+            let agents = match group.share {
+                Some(share) => {
+                    let n = (u64::from(count) * u64::from(share.0.numerator)
+                        / u64::from(share.0.denominator)) as u32;
+                    AgentSet::from_ranges(vec![(count - n, count)])
                 }
-                AgentSet::from_agents(list)
-            } else {
-                let first = group.first.expect("checked above");
-                let end = u64::from(first) + u64::from(group.count.unwrap_or(1));
-                if end > u64::from(count) {
-                    return Err(self.byzantine_error(
-                        group,
-                        format!("agents {first}..{end} exceed the {count} agents"),
-                    ));
-                }
-                AgentSet::from_ranges(vec![(first, end as u32)])
+                None => listed_agents(group.agents.as_deref(), group.first, group.count, count)
+                    .map_err(|why| self.byzantine_error(group, why))?,
             };
             let all = Ratio::new(1, 1).expect("1/1");
             let ratio = group.ratio.map_or(all, |r| r.0);
