@@ -98,3 +98,33 @@ fn turmoil_gives_the_same_run_for_the_same_seed() {
     );
     assert_eq!(a.observed, b.observed);
 }
+
+#[test]
+fn turmoil_holds_a_partition_until_the_heal_and_then_everyone_delivers() {
+    use colony_sim::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    let mut spec = spec();
+    spec.agents = 30;
+    spec.workload.truncate(1); // one broadcast from agent 0, at 1 s
+    let heal_ns = 3_000_000_000;
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: 0,
+        until_ns: Some(heal_ns),
+        kind: FaultKind::Partition {
+            side: AgentSet::from_ranges(vec![(15, 30)]),
+            one_way: false,
+        },
+    }]);
+    spec.observe = true;
+    let outcome = hosts::turmoil::run(&spec, &mut |_| {}).unwrap();
+    assert_eq!(outcome.report.totals.deliveries_across_cut, 0);
+    assert_eq!(
+        outcome.report.messages[0].coverage, 1.0,
+        "everyone after the heal"
+    );
+    let far_side_before_heal = outcome.observed.iter().any(|o| {
+        o.agent >= 15
+            && o.at_ns < heal_ns
+            && matches!(o.what, colony_sim::script::Observation::Delivered { .. })
+    });
+    assert!(!far_side_before_heal, "a delivery crossed the cut");
+}

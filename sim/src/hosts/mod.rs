@@ -26,6 +26,7 @@ use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
 use crate::engine::{Engine, SimSpec, SpecError, join_plan, key_directory, new_node, secure};
+use crate::faults::FaultTimeline;
 use crate::metrics::{DeliveryRecord, Metrics, RunFacts, payload_hash};
 use crate::script::{Observed, agent_index, observe, reaction};
 
@@ -153,6 +154,8 @@ pub(crate) struct Recording {
     round_ns: u64,
     trace: u64,
     broadcast_ids: Vec<Option<MessageId>>,
+    /// The fault timeline, to count deliveries across an open cut.
+    faults: FaultTimeline,
 }
 
 impl Recording {
@@ -164,6 +167,7 @@ impl Recording {
             round_ns: spec.round_ns(),
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             broadcast_ids: vec![None; spec.workload.len()],
+            faults: spec.faults.clone(),
         }
     }
 
@@ -199,6 +203,11 @@ impl Recording {
                                 payload_hash(&d.payload)
                             },
                         });
+                        if let Some(origin) = agent_index(&d.id.from)
+                            && self.faults.cut(origin, agent, now.as_ns())
+                        {
+                            self.metrics.delivered_across_cut();
+                        }
                     }
                     Event::Digest(_) => self.metrics.digests_emitted(1),
                     _ => {}
