@@ -48,6 +48,13 @@ impl Priority {
             Priority::Background => "background",
         }
     }
+
+    /// The priority of a [`Priority::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Priority::Critical, Priority::Normal, Priority::Background]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
 }
 
 /// How much an agent wants to be interrupted.

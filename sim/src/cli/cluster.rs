@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use colony_core::channel::StandardChannel;
@@ -23,7 +23,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
-use super::node::NodeLine;
+use super::node::{NodeLine, unix_ns};
 use super::run::publish;
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use crate::engine::{SimSpec, join_plan};
@@ -120,13 +120,10 @@ pub(crate) fn cluster(args: &ClusterArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("colony cluster: cannot start the runtime: {e}");
+            eprintln!("colony cluster: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -294,10 +291,7 @@ impl Collected {
                 self.deliveries.push(DeliveryRecord {
                     id,
                     agent,
-                    priority: [Priority::Critical, Priority::Normal, Priority::Background]
-                        .into_iter()
-                        .find(|p| p.name() == priority)
-                        .unwrap_or(Priority::Normal),
+                    priority: Priority::from_name(&priority).unwrap_or(Priority::Normal),
                     disposition: match disposition.as_str() {
                         "queued" => Disposition::Queued,
                         "digest" => Disposition::Digest,
@@ -344,12 +338,6 @@ impl Collected {
             id.is_some_and(|id| self.reached.get(&id).copied().unwrap_or(0) >= eligible)
         })
     }
-}
-
-fn unix_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 async fn run_cluster(

@@ -54,6 +54,14 @@ enum Command {
     Cluster(cluster::ClusterArgs),
 }
 
+/// The single-threaded tokio runtime of the commands that run real agents.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

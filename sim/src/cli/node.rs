@@ -153,7 +153,9 @@ impl NodeLine {
     }
 }
 
-fn unix_ns() -> u64 {
+/// Wall-clock nanoseconds since the Unix epoch: real processes on one
+/// machine share this clock, so `colony cluster` can compare their times.
+pub(super) fn unix_ns() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
@@ -230,12 +232,9 @@ pub(crate) fn parse_command(line: &str) -> Result<Command<SocketAddrV4>, String>
                     .map_err(|_| format!("`{channel}` is not a channel hash"))?,
                 None => Channel::parse(channel).map_err(|e| e.to_string())?.hash(),
             };
-            let priority = [Priority::Critical, Priority::Normal, Priority::Background]
-                .into_iter()
-                .find(|p| p.name() == *priority)
-                .ok_or_else(|| {
-                    format!("priority `{priority}`: expected critical, normal or background")
-                })?;
+            let priority = Priority::from_name(priority).ok_or_else(|| {
+                format!("priority `{priority}`: expected critical, normal or background")
+            })?;
             Ok(Command::Broadcast {
                 channel_hash,
                 priority,
@@ -300,13 +299,10 @@ pub(crate) fn node(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("colony node: cannot start the runtime: {e}");
+            eprintln!("colony node: {e}");
             return EXIT_BAD_INPUT;
         }
     };
