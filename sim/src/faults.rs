@@ -1,6 +1,7 @@
 //! The fault timeline: partitions (symmetric or one-way) and their heal,
-//! crashes with or without state loss and the restart, and changes of the
-//! network's loss. Each fault is active on `[at, until)`.
+//! crashes with or without state loss and the restart, changes of the
+//! network's loss, and clogs (datagrams sent while one lasts are held and
+//! released at its end). Each fault is active on `[at, until)`.
 //!
 //! Partitions are checked when a datagram is *delivered*, so datagrams
 //! already in flight across the cut when it opens are dropped too.
@@ -80,6 +81,12 @@ pub enum FaultKind {
         /// Share of datagrams lost meanwhile.
         loss: Ratio,
     },
+    /// Datagrams the agents send or are sent while the clog lasts are
+    /// held, and released at `until` (a clog needs an end).
+    Clog {
+        /// The clogged agents.
+        agents: AgentSet,
+    },
 }
 
 /// One fault of the timeline.
@@ -121,6 +128,22 @@ impl FaultTimeline {
     /// Whether there is no fault at all (the fast path skips every check).
     pub fn is_empty(&self) -> bool {
         self.faults.is_empty()
+    }
+
+    /// When a datagram sent from `source` to `target` at `t` is released,
+    /// if a clog on either end holds it (the latest release among them).
+    pub fn clog_release(&self, source: u32, target: u32, t: u64) -> Option<u64> {
+        self.faults
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FaultKind::Clog { agents }
+                    if f.active(t) && (agents.contains(source) || agents.contains(target)) =>
+                {
+                    f.until_ns
+                }
+                _ => None,
+            })
+            .max()
     }
 
     /// Whether a datagram from `source` to `target` delivered at `t` crosses

@@ -548,6 +548,11 @@ fn emit(
     let start = out.bytes.len();
     out.bytes.extend_from_slice(bytes);
     let (mut extra_ns, mut copy_after_ns) = (0, None);
+    if !ctx.faults.is_empty()
+        && let Some(release) = ctx.faults.clog_release(agent, target, now)
+    {
+        extra_ns = release.saturating_sub(now);
+    }
     if let Some(behaviour) = ctx.adversary.behaviour(agent, now) {
         let link = Link {
             seed: ctx.seed,
@@ -561,7 +566,7 @@ fn emit(
                 out.bytes.truncate(start);
                 return;
             }
-            Outgoing::Delay(ns) => extra_ns = ns,
+            Outgoing::Delay(ns) => extra_ns += ns,
             Outgoing::Twice(ns) => copy_after_ns = Some(ns),
         }
     }

@@ -338,3 +338,46 @@ fn a_loss_fault_raises_the_loss_only_while_it_lasts() {
     assert!((0.30..0.37).contains(&share), "{share}");
     assert_eq!(lossy.messages[0].coverage, 1.0);
 }
+
+#[test]
+fn a_clog_holds_what_its_agents_send_and_are_sent_until_it_lifts() {
+    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use crate::script::Observation;
+    let mut spec = push_spec(500, 5);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    spec.workload[0].at_ns = SECOND_NS;
+    let release_ns = 4 * SECOND_NS;
+    let clogged = AgentSet::from_ranges(vec![(100, 150)]);
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: SECOND_NS / 2,
+        until_ns: Some(release_ns),
+        kind: FaultKind::Clog {
+            agents: clogged.clone(),
+        },
+    }]);
+    spec.observe = true;
+    let mut engine = Engine::new(spec).unwrap();
+    let report = engine.run(2, &mut |_| {});
+    assert_eq!(report.messages[0].coverage, 1.0, "held, not lost");
+    let delivered: Vec<(u32, u64)> = engine
+        .observed()
+        .iter()
+        .filter(|o| matches!(o.what, Observation::Delivered { .. }))
+        .map(|o| (o.agent, o.at_ns))
+        .collect();
+    assert!(
+        delivered
+            .iter()
+            .filter(|(a, _)| clogged.contains(*a))
+            .all(|(_, t)| *t >= release_ns),
+        "a clogged agent delivered before the release"
+    );
+    assert!(
+        delivered
+            .iter()
+            .any(|(a, t)| !clogged.contains(*a) && *t < release_ns),
+        "the others went on meanwhile"
+    );
+}

@@ -8,7 +8,9 @@
 //! region-to-region latencies become per-link latencies; loss becomes
 //! turmoil's link fail rate (each send on a healthy link breaks it with
 //! that probability, dropping the datagram; the next send repairs it);
-//! partitions become turmoil partitions (one-way ones too); crashes crash
+//! partitions become turmoil partitions (one-way ones too); clogs hold the
+//! clogged agents' links (turmoil also holds what is already in flight on
+//! them, the fast engine only what is sent during the clog); crashes crash
 //! the host and restarts bounce it. turmoil's RNG is seeded with the
 //! scenario seed, so the same seed gives the same run.
 //!
@@ -168,6 +170,7 @@ enum Change {
     Crash(AgentSet),
     Restart { agents: AgentSet, lose_state: bool },
     Loss(f64),
+    Hold { side: AgentSet, release: bool },
 }
 
 fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
@@ -189,6 +192,16 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
                 Change::Restart {
                     agents: agents.clone(),
                     lose_state: *lose_state,
+                },
+            ),
+            FaultKind::Clog { agents } => (
+                Change::Hold {
+                    side: agents.clone(),
+                    release: false,
+                },
+                Change::Hold {
+                    side: agents.clone(),
+                    release: true,
                 },
             ),
             FaultKind::Loss { loss } => (
@@ -334,6 +347,18 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                     }
                 }
                 Change::Loss(p) => sim.set_fail_rate(p),
+                Change::Hold { side, release } => {
+                    for a in side.iter().filter(|a| *a < spec.agents) {
+                        for b in (0..spec.agents).filter(|b| *b != a) {
+                            let (x, y) = (ips[a as usize], ips[b as usize]);
+                            if release {
+                                sim.release(x, y);
+                            } else {
+                                sim.hold(x, y);
+                            }
+                        }
+                    }
+                }
             }
         }
         if now >= end || (spec.stop.at_full_coverage && recording.borrow().complete()) {

@@ -407,6 +407,8 @@ pub enum FaultName {
     Crash,
     /// Change the network's loss.
     Loss,
+    /// Hold what the agents send and are sent; release it at `until`.
+    Clog,
 }
 
 /// One fault of the timeline, active from `at` to `until`.

@@ -410,6 +410,17 @@ impl Scenario {
                     };
                     FaultKind::Loss { loss: loss.0 }
                 }
+                FaultName::Clog => {
+                    if fault.until.is_none() {
+                        return Err(self.fault_error(
+                            fault,
+                            "a clog needs `until`: held datagrams are released then",
+                        ));
+                    }
+                    FaultKind::Clog {
+                        agents: self.fault_agents(fault, count)?,
+                    }
+                }
             };
             faults.push(Fault {
                 at_ns: fault.at.as_ns(),
