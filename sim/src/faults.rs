@@ -1,7 +1,8 @@
 //! The fault timeline: partitions (symmetric or one-way) and their heal,
 //! crashes with or without state loss and the restart, changes of the
-//! network's loss, and clogs (datagrams sent while one lasts are held and
-//! released at its end). Each fault is active on `[at, until)`.
+//! network's loss (uniform or bursty, Gilbert–Elliott), and clogs (datagrams
+//! sent while one lasts are held and released at its end). Each fault is
+//! active on `[at, until)`.
 //!
 //! Partitions are checked when a datagram is *delivered*, so datagrams
 //! already in flight across the cut when it opens are dropped too.
@@ -87,6 +88,38 @@ pub enum FaultKind {
         /// The clogged agents.
         agents: AgentSet,
     },
+    /// Bursty loss on the agents' uplinks (Gilbert–Elliott): each uplink is
+    /// good or bad; every datagram it sends first moves the chain, then is
+    /// lost with `loss` when bad (never when good).
+    BurstLoss {
+        /// The agents whose uplinks burst.
+        agents: AgentSet,
+        /// The chain: good to bad, bad to good, loss when bad.
+        chain: GilbertElliott,
+    },
+}
+
+/// A two-state Gilbert–Elliott loss chain, stepped once per datagram.
+/// Stationary share of bad steps: `enter / (enter + exit)`; mean burst
+/// length: `1 / exit` datagrams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GilbertElliott {
+    /// Chance to go from good to bad, per datagram.
+    pub enter: Ratio,
+    /// Chance to go from bad to good, per datagram.
+    pub exit: Ratio,
+    /// Chance that a datagram sent in the bad state is lost.
+    pub loss: Ratio,
+}
+
+impl GilbertElliott {
+    /// One step from `bad` with the random `bits`: the new state, and
+    /// whether the datagram is lost.
+    pub fn step(&self, bad: bool, bits: u64) -> (bool, bool) {
+        let moves = if bad { self.exit } else { self.enter };
+        let bad = bad != moves.hit(bits);
+        (bad, bad && self.loss.hit(bits.rotate_left(32)))
+    }
 }
 
 /// One fault of the timeline.
@@ -144,6 +177,16 @@ impl FaultTimeline {
                 _ => None,
             })
             .max()
+    }
+
+    /// The burst-loss chain on `source`'s uplink at `t`, if any.
+    pub fn burst_loss(&self, source: u32, t: u64) -> Option<&GilbertElliott> {
+        self.faults.iter().find_map(|f| match &f.kind {
+            FaultKind::BurstLoss { agents, chain } if f.active(t) && agents.contains(source) => {
+                Some(chain)
+            }
+            _ => None,
+        })
     }
 
     /// Whether a datagram from `source` to `target` delivered at `t` crosses
@@ -224,5 +267,29 @@ mod tests {
             timeline.cut(1, 50, 300) && !timeline.cut(50, 1, 300),
             "one way"
         );
+    }
+
+    #[test]
+    fn a_gilbert_elliott_chain_loses_its_stationary_share_in_bursts() {
+        // Two-state Markov chain: bad a share enter / (enter + exit) of the
+        // time, in bursts of 1 / exit steps on average (here 1/11 and 5).
+        let chain = GilbertElliott {
+            enter: Ratio::new(1, 50).unwrap(),
+            exit: Ratio::new(1, 5).unwrap(),
+            loss: Ratio::new(1, 1).unwrap(),
+        };
+        let steps = 200_000u64;
+        let (mut bad, mut lost, mut bursts) = (false, 0u64, 0u64);
+        for i in 0..steps {
+            let was_bad = bad;
+            let (now_bad, dropped) = chain.step(bad, colony_core::rng::mix64(i));
+            bad = now_bad;
+            lost += u64::from(dropped);
+            bursts += u64::from(bad && !was_bad);
+        }
+        let share = lost as f64 / steps as f64;
+        assert!((share - 1.0 / 11.0).abs() < 0.01, "loss share {share}");
+        let burst_len = lost as f64 / bursts as f64;
+        assert!((burst_len - 5.0).abs() < 0.5, "mean burst {burst_len}");
     }
 }

@@ -128,6 +128,9 @@ fn fold(hash: u64, value: u64) -> u64 {
     mix64(hash.rotate_left(7) ^ value)
 }
 
+/// Stream of the burst-loss chains' steps.
+const BURST_STREAM: u64 = 0x6275_7273_7400;
+
 /// Payload of a flooder's junk broadcast, and its byte: a small message,
 /// as a flood of cheap messages is what rate limits exist for.
 const FLOOD_PAYLOAD_BYTES: usize = 64;
@@ -575,12 +578,23 @@ fn emit(
     } else {
         ctx.faults.loss_at(now)
     };
-    let fate = match loss {
+    let mut fate = match loss {
         Some(loss) => ctx
             .network
             .fate_with_loss(ctx.seed, agent, target, seq, loss),
         None => ctx.network.fate(ctx.seed, agent, target, seq),
     };
+    if !ctx.faults.is_empty()
+        && let Some(chain) = ctx.faults.burst_loss(agent, now)
+    {
+        let bits =
+            mix64(ctx.seed ^ mix64(BURST_STREAM ^ (u64::from(agent) << 32) ^ u64::from(seq)));
+        let (bad, lost) = chain.step(slot.bursting, bits);
+        slot.bursting = bad;
+        if lost {
+            fate = Fate::Lost;
+        }
+    }
     let mut send = |latency_ns: u64| {
         out.sent.push(InFlight {
             at: now + extra_ns + latency_ns,

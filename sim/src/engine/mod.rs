@@ -359,6 +359,8 @@ pub(crate) struct AgentSlot {
     pub(crate) crashed: bool,
     /// Restarts so far (seeds the fresh state of a restart).
     pub(crate) restarts: u32,
+    /// The uplink's Gilbert–Elliott state during a burst-loss fault.
+    pub(crate) bursting: bool,
 }
 
 /// Progress of a run, for progress bars.
@@ -458,6 +460,7 @@ impl Engine {
                 busy_until: 0,
                 crashed: false,
                 restarts: 0,
+                bursting: false,
             });
         }
         let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();

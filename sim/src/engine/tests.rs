@@ -381,3 +381,36 @@ fn a_clog_holds_what_its_agents_send_and_are_sent_until_it_lifts() {
         "the others went on meanwhile"
     );
 }
+
+#[test]
+fn burst_loss_on_half_the_uplinks_loses_the_share_its_chain_predicts() {
+    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
+    let mut spec = push_spec(1_000, 4);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    let calm = run(spec.clone(), 1);
+    assert_eq!(calm.totals.datagrams_lost, 0);
+    spec.faults = FaultTimeline::new(vec![Fault {
+        at_ns: 0,
+        until_ns: None,
+        kind: FaultKind::BurstLoss {
+            agents: AgentSet::from_ranges(vec![(0, 500)]),
+            chain: GilbertElliott {
+                enter: Ratio::new(1, 20).unwrap(),
+                exit: Ratio::new(1, 4).unwrap(),
+                loss: Ratio::new(1, 1).unwrap(),
+            },
+        },
+    }]);
+    let bursty = run(spec, 2);
+    let lost = bursty.totals.datagrams_lost;
+    let sent = bursty.totals.datagrams_sent;
+    // Half the uplinks lose about 1/6 of what they send: about 1/12 overall.
+    let share = lost as f64 / sent as f64;
+    assert!((0.04..0.13).contains(&share), "{lost} of {sent} lost");
+    assert_eq!(
+        bursty.messages[0].coverage, 1.0,
+        "push-pull repairs the bursts"
+    );
+}

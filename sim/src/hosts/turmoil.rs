@@ -122,6 +122,17 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
             "Byzantine agents: their wrappers run on the fast engine".into(),
         ));
     }
+    if spec
+        .faults
+        .faults()
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::BurstLoss { .. }))
+    {
+        return Err(TurmoilError::Unsupported(
+            "Gilbert–Elliott burst loss: turmoil's own link failures are its only loss model"
+                .into(),
+        ));
+    }
     if !spec.cpu.is_empty() {
         return Err(TurmoilError::Unsupported(
             "a CPU model (agents.cpu): turmoil hosts have no simulated CPU".into(),
@@ -194,6 +205,9 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
                     lose_state: *lose_state,
                 },
             ),
+            FaultKind::BurstLoss { .. } => {
+                unreachable!("refused by check")
+            }
             FaultKind::Clog { agents } => (
                 Change::Hold {
                     side: agents.clone(),

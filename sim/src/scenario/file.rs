@@ -409,6 +409,8 @@ pub enum FaultName {
     Loss,
     /// Hold what the agents send and are sent; release it at `until`.
     Clog,
+    /// Bursty (Gilbert–Elliott) loss on the agents' uplinks.
+    BurstLoss,
 }
 
 /// One fault of the timeline, active from `at` to `until`.
@@ -444,9 +446,16 @@ pub struct FaultSection {
     /// Crash: restart with a fresh state (and a new join) rather than resume.
     #[serde(default)]
     pub lose_state: bool,
-    /// Loss: the share of datagrams lost meanwhile.
+    /// Loss: the share of datagrams lost meanwhile. Burst loss: the share
+    /// lost in the bad state (default all).
     #[serde(default)]
     pub loss: Option<RatioText>,
+    /// Burst loss: chance per datagram to go from good to bad.
+    #[serde(default)]
+    pub enter: Option<RatioText>,
+    /// Burst loss: chance per datagram to go from bad to good.
+    #[serde(default)]
+    pub exit: Option<RatioText>,
 }
 
 /// Priorities, as written in scenarios.

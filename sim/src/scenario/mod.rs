@@ -17,7 +17,7 @@ use colony_reports::{Expectation, RunReport};
 use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use crate::engine::cpu::CpuGroup;
 use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
-use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
 use crate::network::{Latency, NetworkModel, Ratio, Regions};
 
 pub use error::ScenarioError;
@@ -409,6 +409,22 @@ impl Scenario {
                         );
                     };
                     FaultKind::Loss { loss: loss.0 }
+                }
+                FaultName::BurstLoss => {
+                    let (Some(enter), Some(exit)) = (fault.enter, fault.exit) else {
+                        return Err(self.fault_error(
+                            fault,
+                            "burst loss needs `enter` and `exit`, e.g. \"1/100\" and \"1/5\"",
+                        ));
+                    };
+                    FaultKind::BurstLoss {
+                        agents: self.fault_agents(fault, count)?,
+                        chain: GilbertElliott {
+                            enter: enter.0,
+                            exit: exit.0,
+                            loss: fault.loss.map_or(Ratio::new(1, 1).expect("1/1"), |l| l.0),
+                        },
+                    }
                 }
                 FaultName::Clog => {
                     if fault.until.is_none() {

@@ -217,3 +217,23 @@ fn expectations_compare_a_report_with_the_expect_section() {
     let verdicts = strict.expectations(&report);
     assert!(!verdicts[1].passed, "{verdicts:?}");
 }
+
+#[test]
+fn burst_loss_and_clog_faults_resolve_and_name_what_they_miss() {
+    let text = format!(
+        "{GOOD}\n[[faults]]\nkind = \"burst-loss\"\nat = \"1s\"\nshare = \"1/2\"\nenter = \"1/100\"\nexit = \"1/5\"\n"
+    );
+    let spec = Scenario::parse("t.toml", text).unwrap().spec(1).unwrap();
+    assert!(matches!(
+        spec.faults.faults()[0].kind,
+        crate::faults::FaultKind::BurstLoss { .. }
+    ));
+    let error = error_of(&format!(
+        "{GOOD}\n[[faults]]\nkind = \"burst-loss\"\nat = \"1s\"\nshare = \"1/2\"\n"
+    ));
+    assert!(error.message.contains("`enter` and `exit`"), "{error}");
+    let error = error_of(&format!(
+        "{GOOD}\n[[faults]]\nkind = \"clog\"\nat = \"1s\"\nshare = \"1/2\"\n"
+    ));
+    assert!(error.message.contains("needs `until`"), "{error}");
+}
