@@ -60,6 +60,10 @@ pub(super) struct Missing<A> {
     deadline: Time,
 }
 
+/// One pull in this many goes to a passive-view peer instead of an active
+/// neighbour (with partial views): once a second at 200 ms rounds.
+const PASSIVE_PULL_ONE_IN: usize = 5;
+
 impl<A: Address> Node<A> {
     /// Originates a broadcast.
     pub(super) fn broadcast(
@@ -261,7 +265,20 @@ impl<A: Address> Node<A> {
         if !self.send_budget_left() {
             return;
         }
-        let Some(peer) = self.random_peer(None) else {
+        // Anti-entropy beyond the active view: now and then pull from a
+        // passive peer, so that agents whose active views only reach each
+        // other (an island left by failed or graylisted neighbours, or the
+        // two sides of a healed partition) still exchange what they missed.
+        let passive = self.config.sampling == Sampling::Views
+            && !self.passive_view().is_empty()
+            && self.rng.index(PASSIVE_PULL_ONE_IN) == 0;
+        let peer = if passive {
+            let i = self.rng.index(self.passive_view().len());
+            Some(self.passive_view()[i])
+        } else {
+            self.random_peer(None)
+        };
+        let Some(peer) = peer else {
             return;
         };
         let known: Vec<MessageId> = self
