@@ -320,7 +320,7 @@ pub(crate) fn join_plan(spec: &SimSpec) -> Vec<Join> {
 
 /// Junk messages flooders broadcast, one command each, and the eclipse
 /// colluders' neighbour requests, one per shuffle interval.
-fn adversary_commands(spec: &SimSpec) -> Vec<(u64, DueCommand)> {
+fn adversary_commands(spec: &SimSpec) -> Vec<DueCommand> {
     let mut commands = Vec::new();
     for group in spec.adversary.groups() {
         let (interval_ns, kind) = match group.behaviour {
@@ -336,7 +336,7 @@ fn adversary_commands(spec: &SimSpec) -> Vec<(u64, DueCommand)> {
         for agent in group.agents.iter().filter(|a| *a < spec.agents) {
             let mut at = group.from_ns;
             while at < spec.stop.duration_ns {
-                commands.push((at, DueCommand { agent, at, kind }));
+                commands.push(DueCommand { agent, at, kind });
                 at += interval_ns;
             }
         }
@@ -463,65 +463,57 @@ impl Engine {
                 bursting: false,
             });
         }
-        let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
-        for (index, b) in spec.workload.iter().enumerate() {
-            let command = DueCommand {
+        // Every command of the run, in the order each window handles ties:
+        // workload, script, adversary, joins, crashes and restarts.
+        let workload = spec
+            .workload
+            .iter()
+            .enumerate()
+            .map(|(index, b)| DueCommand {
                 agent: b.origin,
                 at: b.at_ns,
                 kind: CommandKind::Broadcast(index as u32),
-            };
-            commands
-                .entry(b.at_ns / window_ns)
-                .or_default()
-                .push(command);
-        }
-        for (index, a) in spec.script.iter().enumerate() {
-            let command = DueCommand {
-                agent: a.agent,
-                at: a.at_ns,
-                kind: CommandKind::Script(index as u32),
-            };
-            commands
-                .entry(a.at_ns / window_ns)
-                .or_default()
-                .push(command);
-        }
-        for (at, command) in adversary_commands(&spec) {
-            commands.entry(at / window_ns).or_default().push(command);
-        }
-        for join in join_plan(&spec) {
-            let command = DueCommand {
-                agent: join.agent,
-                at: join.at_ns,
-                kind: CommandKind::Join(join.contact),
-            };
-            commands
-                .entry(join.at_ns / window_ns)
-                .or_default()
-                .push(command);
-        }
+            });
+        let script = spec.script.iter().enumerate().map(|(index, a)| DueCommand {
+            agent: a.agent,
+            at: a.at_ns,
+            kind: CommandKind::Script(index as u32),
+        });
+        let joins = join_plan(&spec).into_iter().map(|join| DueCommand {
+            agent: join.agent,
+            at: join.at_ns,
+            kind: CommandKind::Join(join.contact),
+        });
+        let mut lifecycle = Vec::new();
         for fault in spec.faults.faults() {
             if let FaultKind::Crash { agents, lose_state } = &fault.kind {
                 for agent in agents.iter().filter(|a| *a < spec.agents) {
-                    let crash = DueCommand {
+                    lifecycle.push(DueCommand {
                         agent,
                         at: fault.at_ns,
                         kind: CommandKind::Crash,
-                    };
-                    commands
-                        .entry(fault.at_ns / window_ns)
-                        .or_default()
-                        .push(crash);
+                    });
                     if let Some(until) = fault.until_ns {
-                        let restart = DueCommand {
+                        lifecycle.push(DueCommand {
                             agent,
                             at: until,
                             kind: CommandKind::Restart(*lose_state),
-                        };
-                        commands.entry(until / window_ns).or_default().push(restart);
+                        });
                     }
                 }
             }
+        }
+        let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
+        for command in workload
+            .chain(script)
+            .chain(adversary_commands(&spec))
+            .chain(joins)
+            .chain(lifecycle)
+        {
+            commands
+                .entry(command.at / window_ns)
+                .or_default()
+                .push(command);
         }
         let chunks = n.div_ceil(CHUNK_AGENTS);
         let metrics = Metrics::new(&spec);
