@@ -493,16 +493,21 @@ impl<A: Address> Node<A> {
         self.attention.as_ref().map_or(0, |a| a.requests.len())
     }
 
-    /// Addresses of the heap blocks the next input will most likely touch
-    /// (the message store and its newest message), for hosts that prefetch
-    /// them while other agents run. A hint only: the core never reads these
-    /// pointers, and a host may ignore them.
-    pub fn heap_hints(&self) -> [*const u8; 2] {
-        let newest = self
-            .store
+    /// Address of the heap block the next input will most likely touch
+    /// first (the message store), for hosts that prefetch it while other
+    /// agents run. Reads only the node itself. A hint only: the core never
+    /// reads these pointers, and a host may ignore them.
+    pub fn store_hint(&self) -> *const u8 {
+        self.store.as_ptr().cast()
+    }
+
+    /// Address of the newest stored message's bytes: the next block a round
+    /// or a forward touches. Reads the store, so a host should ask for it
+    /// only once [`Node::store_hint`]'s block is in cache.
+    pub fn newest_message_hint(&self) -> *const u8 {
+        self.store
             .last()
-            .map_or(core::ptr::null(), |s| s.bytes.as_ptr());
-        [self.store.as_ptr().cast(), newest]
+            .map_or(core::ptr::null(), |s| s.bytes.as_ptr())
     }
 
     /// Heap bytes this node holds (excluding the shared config).

@@ -14,7 +14,7 @@ use colony_core::rng::mix64;
 use colony_core::time::Time;
 
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
-use super::inflight::InFlight;
+use super::inflight::{Arena, InFlight, bytes_of};
 use super::secure;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::byzantine::{self, Adversary, Link, Outgoing};
@@ -230,7 +230,7 @@ pub(crate) fn run_chunk(
     base: u32,
     nodes: &mut [Node<u32>],
     slots: &mut [AgentSlot],
-    window_bytes: &[u8],
+    arenas: &[Arena],
     mut work: ChunkWork,
 ) -> ChunkOutput {
     sort_records(&mut work.records, base);
@@ -244,14 +244,25 @@ pub(crate) fn run_chunk(
     let mut buf = Vec::new();
     let plan = plan_agents(&work);
     for (i, step) in plan.iter().enumerate() {
-        // Two stages: the node itself far ahead, then, once its fields are
-        // in cache, the heap blocks it points to.
-        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD) {
+        // Three stages, each reading only what the previous one brought
+        // into cache: the node far ahead, then the store it points to, then
+        // the newest message the store points to. (Reading a pointer out of
+        // a block not yet in cache would stall on the very miss the
+        // prefetch is meant to hide.)
+        if let Some(ahead) = plan.get(i + 3 * PREFETCH_AHEAD) {
             crate::prefetch::prefetch(&nodes[(ahead.agent - base) as usize]);
+            crate::prefetch::prefetch(&slots[(ahead.agent - base) as usize]);
+        }
+        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD) {
+            crate::prefetch::prefetch_line(nodes[(ahead.agent - base) as usize].store_hint());
         }
         if let Some(ahead) = plan.get(i + PREFETCH_AHEAD) {
-            for address in nodes[(ahead.agent - base) as usize].heap_hints() {
-                crate::prefetch::prefetch_line(address);
+            crate::prefetch::prefetch_line(
+                nodes[(ahead.agent - base) as usize].newest_message_hint(),
+            );
+            // The datagrams it receives, in their senders' arenas.
+            for record in &work.records[ahead.records.clone()] {
+                crate::prefetch::prefetch_line(bytes_of(arenas, record).as_ptr());
             }
         }
         let local = (step.agent - base) as usize;
@@ -260,7 +271,7 @@ pub(crate) fn run_chunk(
             step.agent,
             &mut nodes[local],
             &mut slots[local],
-            window_bytes,
+            arenas,
             &work.records[step.records.clone()],
             &work.commands[step.commands.clone()],
             &mut buf,
@@ -363,7 +374,7 @@ fn run_agent(
     agent: u32,
     node: &mut Node<u32>,
     slot: &mut AgentSlot,
-    window_bytes: &[u8],
+    arenas: &[Arena],
     records: &[InFlight],
     commands: &[DueCommand],
     buf: &mut Vec<u8>,
@@ -436,7 +447,7 @@ fn run_agent(
                 out.hash,
                 fold(now, (u64::from(r.source) << 32) | u64::from(agent)) ^ KIND_DATAGRAM,
             );
-            let bytes = &window_bytes[r.start as usize..(r.start + r.len) as usize];
+            let bytes = bytes_of(arenas, &r);
             let _ = node.handle(
                 time,
                 Input::Datagram {
@@ -603,6 +614,7 @@ fn emit(
             seq,
             start: start as u32,
             len: bytes.len() as u32,
+            arena: 0,
         });
     };
     match fate {

@@ -1,14 +1,19 @@
 //! Datagrams in flight: fixed-size records in per-window buckets, each bucket
-//! split by destination chunk, each part with its own byte arena. Windows are
-//! aligned on multiples of the smallest link latency, so a datagram sent in
-//! window k always lands in window k+1 or later.
+//! split by destination chunk. Windows are aligned on multiples of the
+//! smallest link latency, so a datagram sent in window k always lands in
+//! window k+1 or later.
 //!
-//! Adding a window's sends is parallel over destination chunks: every source
-//! chunk first orders its sends by (window, destination chunk), then each
-//! destination chunk copies its share from every source, in source-chunk
-//! order — the same order whatever the thread count.
+//! The bytes are never copied between sender and receiver: each source
+//! chunk's send arena is shared (reference-counted) by every bucket that
+//! holds one of its datagrams, and a record names its arena. Adding a
+//! window's sends is parallel over destination chunks: every source chunk
+//! first groups its sends by (window, destination chunk) with a counting
+//! sort, then each destination chunk copies its records from every source,
+//! in source-chunk order — the same order whatever the thread count.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -30,51 +35,135 @@ pub(crate) struct InFlight {
     pub(crate) start: u32,
     /// Length of the bytes.
     pub(crate) len: u32,
+    /// Index of that arena in the bucket's [`Bucket::arenas`] (zero until
+    /// the datagram is filed into a bucket).
+    pub(crate) arena: u32,
 }
 
-/// The datagrams of one window for one destination chunk.
-#[derive(Debug, Default)]
-pub(crate) struct ChunkInbox {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) records: Vec<InFlight>,
+/// A source chunk's send bytes, shared by every bucket holding one of them.
+pub(crate) type Arena = Arc<Vec<u8>>;
+
+/// The bytes of `record`, in the arenas of its bucket.
+pub(crate) fn bytes_of<'a>(arenas: &'a [Arena], record: &InFlight) -> &'a [u8] {
+    &arenas[record.arena as usize][record.start as usize..(record.start + record.len) as usize]
 }
 
-/// The datagrams due in one window, per destination chunk.
+/// The datagrams due in one window: records per destination chunk, and the
+/// arenas their bytes are in.
 #[derive(Debug, Default)]
 pub(crate) struct Bucket {
-    pub(crate) per_chunk: Vec<ChunkInbox>,
+    pub(crate) per_chunk: Vec<Vec<InFlight>>,
+    pub(crate) arenas: Vec<Arena>,
 }
 
-/// One source chunk's sends, ordered by (window, destination chunk).
-pub(crate) struct SortedSends<'a> {
-    keys: Vec<(u64, u32)>,
+/// The records of one source chunk bound for one (window, destination chunk).
+struct Group {
+    window: u64,
+    chunk: u32,
+    records: Range<usize>,
+}
+
+/// One source chunk's sends, grouped by (window, destination chunk), in
+/// that order; within a group, in the order they were sent.
+pub(crate) struct SortedSends {
     records: Vec<InFlight>,
-    bytes: &'a [u8],
+    groups: Vec<Group>,
+    bytes: Arena,
 }
 
-impl<'a> SortedSends<'a> {
-    /// Orders `records` (whose bytes are in `bytes`) by window and
-    /// destination chunk, keeping their order within each (stable).
-    pub(crate) fn new(mut records: Vec<InFlight>, bytes: &'a [u8], window_ns: u64) -> Self {
-        let key = |r: &InFlight| (r.at / window_ns, r.target / CHUNK_AGENTS as u32);
-        records.sort_by_key(key);
-        let keys = records.iter().map(key).collect();
+/// Keys of the counting sort per record: above this many per record (a
+/// long-tailed latency spreading sends over many windows), a comparison sort
+/// is cheaper than zeroing and scanning the count table.
+const COUNTING_KEYS_PER_RECORD_MAX: u64 = 4;
+
+/// Keys a counting sort may always use, however few the records: a
+/// window or two of every chunk of a million agents.
+const COUNTING_KEYS_MIN: u64 = 1024;
+
+impl SortedSends {
+    /// Groups `records` (whose bytes are in `bytes`) by window and
+    /// destination chunk, keeping their order within each group (stable).
+    pub(crate) fn new(records: Vec<InFlight>, bytes: Vec<u8>, window_ns: u64) -> Self {
+        let chunk_of = |r: &InFlight| r.target / CHUNK_AGENTS as u32;
+        let (mut first, mut last) = (u64::MAX, 0);
+        let mut chunks = 0;
+        for r in &records {
+            first = first.min(r.at / window_ns);
+            last = last.max(r.at / window_ns);
+            chunks = chunks.max(chunk_of(r) + 1);
+        }
+        let mut groups = Vec::new();
+        if records.is_empty() {
+            return SortedSends {
+                records,
+                groups,
+                bytes: Arc::new(bytes),
+            };
+        }
+        let keys = (last - first + 1).saturating_mul(u64::from(chunks));
+        let counting =
+            keys <= (records.len() as u64 * COUNTING_KEYS_PER_RECORD_MAX).max(COUNTING_KEYS_MIN);
+        let records = if counting {
+            let key = |r: &InFlight| {
+                ((r.at / window_ns - first) * u64::from(chunks)) as usize + chunk_of(r) as usize
+            };
+            let mut starts = vec![0usize; keys as usize + 1];
+            for r in &records {
+                starts[key(r) + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            for (k, bounds) in starts.windows(2).enumerate() {
+                if bounds[0] < bounds[1] {
+                    let k = k as u64;
+                    groups.push(Group {
+                        window: first + k / u64::from(chunks),
+                        chunk: (k % u64::from(chunks)) as u32,
+                        records: bounds[0]..bounds[1],
+                    });
+                }
+            }
+            let mut sorted = vec![records[0]; records.len()];
+            for r in &records {
+                let slot = &mut starts[key(r)];
+                sorted[*slot] = *r;
+                *slot += 1;
+            }
+            sorted
+        } else {
+            let mut records = records;
+            records.sort_by_key(|r| (r.at / window_ns, chunk_of(r)));
+            let mut begin = 0;
+            for i in 1..=records.len() {
+                let same = |a: &InFlight, b: &InFlight| {
+                    a.at / window_ns == b.at / window_ns && chunk_of(a) == chunk_of(b)
+                };
+                if i == records.len() || !same(&records[begin], &records[i]) {
+                    groups.push(Group {
+                        window: records[begin].at / window_ns,
+                        chunk: chunk_of(&records[begin]),
+                        records: begin..i,
+                    });
+                    begin = i;
+                }
+            }
+            records
+        };
         SortedSends {
-            keys,
             records,
-            bytes,
+            groups,
+            bytes: Arc::new(bytes),
         }
     }
+}
 
-    fn range(&self, window: u64, chunk: u32) -> std::ops::Range<usize> {
-        let start = self.keys.partition_point(|k| *k < (window, chunk));
-        let end = self.keys.partition_point(|k| *k <= (window, chunk));
-        start..end
-    }
-
-    fn windows(&self) -> impl Iterator<Item = u64> + '_ {
-        self.keys.iter().map(|(w, _)| *w)
-    }
+/// Where one destination chunk's records of one window come from: a
+/// source, its records, and the index its arena has in the bucket.
+struct Slice {
+    source: usize,
+    records: Range<usize>,
+    arena: u32,
 }
 
 /// Buckets of future windows, keyed by window index.
@@ -102,14 +191,8 @@ impl InFlightQueue {
     /// Removes and returns the bucket of window `k`, one inbox per chunk.
     pub(crate) fn take(&mut self, k: u64) -> Bucket {
         let mut bucket = self.buckets.remove(&k).unwrap_or_default();
-        self.in_flight -= bucket
-            .per_chunk
-            .iter()
-            .map(|c| c.records.len() as u64)
-            .sum::<u64>();
-        bucket
-            .per_chunk
-            .resize_with(self.chunks, ChunkInbox::default);
+        self.in_flight -= bucket.per_chunk.iter().map(|c| c.len() as u64).sum::<u64>();
+        bucket.per_chunk.resize_with(self.chunks, Vec::new);
         bucket
     }
 
@@ -119,51 +202,55 @@ impl InFlightQueue {
     }
 
     /// Adds every source chunk's sends (given in source-chunk order).
-    pub(crate) fn add(&mut self, sources: &[SortedSends<'_>]) {
-        let mut windows: Vec<u64> = sources.iter().flat_map(SortedSends::windows).collect();
-        windows.sort_unstable();
-        windows.dedup();
-        for window in windows {
+    pub(crate) fn add(&mut self, sources: &[SortedSends]) {
+        // Per window, per destination chunk: the slices to copy, in source
+        // order (sources are visited in order). Linear in the groups.
+        let mut plan: BTreeMap<u64, Vec<Vec<Slice>>> = BTreeMap::new();
+        for (source, sends) in sources.iter().enumerate() {
+            let mut arena_in: Option<(u64, u32)> = None;
+            for group in &sends.groups {
+                let bucket = self.buckets.entry(group.window).or_default();
+                // A source's arena joins a bucket once, at its first group.
+                let arena = match arena_in {
+                    Some((window, arena)) if window == group.window => arena,
+                    _ => {
+                        bucket.arenas.push(Arc::clone(&sends.bytes));
+                        let arena = u32::try_from(bucket.arenas.len() - 1)
+                            .expect("fewer arenas per bucket than steps times chunks");
+                        arena_in = Some((group.window, arena));
+                        arena
+                    }
+                };
+                let chunks = self.chunks;
+                plan.entry(group.window)
+                    .or_insert_with(|| (0..chunks).map(|_| Vec::new()).collect())
+                    [group.chunk as usize]
+                    .push(Slice {
+                        source,
+                        records: group.records.clone(),
+                        arena,
+                    });
+            }
+        }
+        for (window, slices) in plan {
             let chunks = self.chunks;
-            let bucket = self.buckets.entry(window).or_default();
-            bucket.per_chunk.resize_with(chunks, ChunkInbox::default);
+            let bucket = self.buckets.get_mut(&window).expect("filed above");
+            bucket.per_chunk.resize_with(chunks, Vec::new);
             let added: u64 = bucket
                 .per_chunk
                 .par_iter_mut()
-                .enumerate()
-                .map(|(chunk, inbox)| {
-                    // Size the arena once: growing it datagram by datagram
-                    // would copy it a dozen times per window.
-                    let ranges: Vec<_> = sources
-                        .iter()
-                        .map(|s| s.range(window, chunk as u32))
-                        .collect();
-                    let records: usize = ranges.iter().map(|r| r.len()).sum();
-                    let bytes: usize = sources
-                        .iter()
-                        .zip(&ranges)
-                        .map(|(s, r)| {
-                            s.records[r.clone()]
-                                .iter()
-                                .map(|x| x.len as usize)
-                                .sum::<usize>()
-                        })
-                        .sum();
-                    inbox.records.reserve(records);
-                    inbox.bytes.reserve(bytes);
-                    let mut added = 0;
-                    for source in sources {
-                        for record in &source.records[source.range(window, chunk as u32)] {
-                            let bytes = &source.bytes
-                                [record.start as usize..(record.start + record.len) as usize];
-                            let start = u32::try_from(inbox.bytes.len())
-                                .expect("a chunk's arena stays under 4 GiB");
-                            inbox.bytes.extend_from_slice(bytes);
-                            inbox.records.push(InFlight { start, ..*record });
-                            added += 1;
-                        }
+                .zip(slices.par_iter())
+                .map(|(inbox, slices)| {
+                    let count: usize = slices.iter().map(|s| s.records.len()).sum();
+                    inbox.reserve(count);
+                    for slice in slices {
+                        let records = &sources[slice.source].records[slice.records.clone()];
+                        inbox.extend(records.iter().map(|r| InFlight {
+                            arena: slice.arena,
+                            ..*r
+                        }));
                     }
-                    added
+                    count as u64
                 })
                 .sum();
             self.in_flight += added;

@@ -50,7 +50,7 @@ use crate::script::{Action, Observed, ScriptedAction};
 pub(crate) use chunk::restarted_node;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use colony_core::signing::{KeyDirectory, SeededKeys};
-use inflight::{InFlight, InFlightQueue, SortedSends};
+use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
 /// and therefore every merge order — does not depend on the thread count.
@@ -591,48 +591,44 @@ impl Engine {
     /// One window: phases 2 to 4.
     fn step(&mut self, k: u64, pool: &rayon::ThreadPool) {
         let window_end = (k + 1) * self.window_ns;
-        let works = self.take_inputs(k);
-        let outputs = pool.install(|| self.run_agents(window_end, works));
+        let (works, arenas) = self.take_inputs(k);
+        let outputs = pool.install(|| self.run_agents(window_end, works, &arenas));
+        drop(arenas);
         pool.install(|| self.merge(k, outputs));
         self.now_ns = window_end.min(self.spec.stop.duration_ns);
     }
 
     /// Phase 2: the window's datagrams, due timers and commands, per chunk.
-    fn take_inputs(&mut self, k: u64) -> Vec<(Vec<u8>, ChunkWork)> {
+    fn take_inputs(&mut self, k: u64) -> (Vec<ChunkWork>, Vec<Arena>) {
         let bucket = self.in_flight.take(k);
-        let mut works: Vec<(Vec<u8>, ChunkWork)> = bucket
+        let mut works: Vec<ChunkWork> = bucket
             .per_chunk
             .into_iter()
-            .map(|inbox| {
-                (
-                    inbox.bytes,
-                    ChunkWork {
-                        records: inbox.records,
-                        ..ChunkWork::default()
-                    },
-                )
+            .map(|records| ChunkWork {
+                records,
+                ..ChunkWork::default()
             })
             .collect();
         for agent in self.timer_wheel.remove(&k).unwrap_or_default() {
             // Entries go stale when a timeout moves; the slot is the truth.
             if self.slots[agent as usize].timeout / self.window_ns == k {
-                works[agent as usize / CHUNK_AGENTS].1.timers.push(agent);
+                works[agent as usize / CHUNK_AGENTS].timers.push(agent);
             }
         }
         for command in self.commands.remove(&k).unwrap_or_default() {
             works[command.agent as usize / CHUNK_AGENTS]
-                .1
                 .commands
                 .push(command);
         }
-        works
+        (works, bucket.arenas)
     }
 
     /// Phase 3: every chunk with work, in parallel.
     fn run_agents(
         &mut self,
         window_end: u64,
-        works: Vec<(Vec<u8>, ChunkWork)>,
+        works: Vec<ChunkWork>,
+        arenas: &[Arena],
     ) -> Vec<Option<ChunkOutput>> {
         let ctx = WindowContext {
             seed: self.spec.seed,
@@ -654,12 +650,12 @@ impl Engine {
             .zip(self.slots.par_chunks_mut(CHUNK_AGENTS))
             .zip(works.into_par_iter())
             .enumerate()
-            .map(|(c, ((nodes, slots), (bytes, work)))| {
+            .map(|(c, ((nodes, slots), work))| {
                 if work.is_empty() {
                     return None;
                 }
                 let base = (c * CHUNK_AGENTS) as u32;
-                Some(run_chunk(&ctx, base, nodes, slots, &bytes, work))
+                Some(run_chunk(&ctx, base, nodes, slots, arenas, work))
             })
             .collect()
     }
@@ -670,14 +666,13 @@ impl Engine {
     fn merge(&mut self, k: u64, outputs: Vec<Option<ChunkOutput>>) {
         let window_ns = self.window_ns;
         let mut outputs: Vec<ChunkOutput> = outputs.into_iter().flatten().collect();
-        let sends: Vec<Vec<InFlight>> = outputs
+        let sends: Vec<(Vec<InFlight>, Vec<u8>)> = outputs
             .iter_mut()
-            .map(|o| std::mem::take(&mut o.sent))
+            .map(|o| (std::mem::take(&mut o.sent), std::mem::take(&mut o.bytes)))
             .collect();
-        let sorted: Vec<SortedSends<'_>> = sends
+        let sorted: Vec<SortedSends> = sends
             .into_par_iter()
-            .zip(outputs.par_iter())
-            .map(|(records, out)| SortedSends::new(records, &out.bytes, window_ns))
+            .map(|(records, bytes)| SortedSends::new(records, bytes, window_ns))
             .collect();
         self.in_flight.add(&sorted);
         drop(sorted);
