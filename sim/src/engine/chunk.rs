@@ -234,15 +234,15 @@ pub(crate) fn run_chunk(
     mut work: ChunkWork,
 ) -> ChunkOutput {
     sort_records(&mut work.records, base);
-    work.timers.sort_unstable();
-    work.timers.dedup();
+    sort_unique_agents(&mut work.timers, base);
     work.commands.sort_unstable();
+    let plan = plan_agents(&work);
     let mut out = ChunkOutput {
         chunk: base / CHUNK_AGENTS as u32,
+        timeouts: Vec::with_capacity(plan.len()),
         ..ChunkOutput::default()
     };
     let mut buf = Vec::new();
-    let plan = plan_agents(&work);
     for (i, step) in plan.iter().enumerate() {
         // Three stages, each reading only what the previous one brought
         // into cache: the node far ahead, then the store it points to, then
@@ -281,13 +281,42 @@ pub(crate) fn run_chunk(
     out
 }
 
+/// Records per chunk below which a comparison sort beats the counting sort,
+/// whose cost is dominated by its [`CHUNK_AGENTS`]-entry table.
+const COUNTING_SORT_RECORDS_MIN: usize = CHUNK_AGENTS / 4;
+
+/// Sorts agent ids of one chunk (starting at `base`) and removes repeats,
+/// through a bitmap of the chunk: linear, and the timer lists it is used on
+/// are long.
+fn sort_unique_agents(agents: &mut Vec<u32>, base: u32) {
+    const WORD_BITS: usize = 64;
+    let mut bits = [0u64; CHUNK_AGENTS / WORD_BITS];
+    for agent in agents.iter() {
+        let i = (agent - base) as usize;
+        bits[i / WORD_BITS] |= 1 << (i % WORD_BITS);
+    }
+    agents.clear();
+    for (w, word) in bits.iter().enumerate() {
+        let mut rest = *word;
+        while rest != 0 {
+            agents.push(base + (w * WORD_BITS) as u32 + rest.trailing_zeros());
+            rest &= rest - 1;
+        }
+    }
+}
+
 /// Orders a chunk's records by (target, time), ties in arrival order — the
-/// order the merge appended them in, which is itself deterministic. A
-/// counting sort by target (a chunk has [`CHUNK_AGENTS`] of them) followed
-/// by an insertion sort of each target's few records: linear, where a
-/// comparison sort of the whole window cost more than the agents' own work.
+/// order the merge appended them in, which is itself deterministic. Few
+/// records: a stable comparison sort. Many: a counting sort by target (a
+/// chunk has [`CHUNK_AGENTS`] of them) followed by an insertion sort of each
+/// target's few records — linear, where a comparison sort of a busy window
+/// cost more than the agents' own work. Both give the same order.
 fn sort_records(records: &mut Vec<InFlight>, base: u32) {
     if records.len() < 2 {
+        return;
+    }
+    if records.len() < COUNTING_SORT_RECORDS_MIN {
+        records.sort_by_key(|r| (r.target, r.at));
         return;
     }
     let mut starts = vec![0u32; CHUNK_AGENTS + 1];
@@ -320,7 +349,7 @@ fn sort_records(records: &mut Vec<InFlight>, base: u32) {
 /// Agents whose node memory is prefetched ahead of the one being run: far
 /// enough that a DRAM miss (~100 ns) completes before its turn, near enough
 /// that the lines are still in cache.
-const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 6;
 
 /// One agent's inputs within the chunk's sorted lists.
 struct AgentStep {
@@ -331,7 +360,7 @@ struct AgentStep {
 
 /// The agents with work, in id order, with their input ranges.
 fn plan_agents(work: &ChunkWork) -> Vec<AgentStep> {
-    let mut plan = Vec::new();
+    let mut plan = Vec::with_capacity(work.timers.len() + work.records.len().min(CHUNK_AGENTS));
     let (mut ri, mut ti, mut ci) = (0, 0, 0);
     loop {
         // The next agent with work: the smallest of the three cursors.
