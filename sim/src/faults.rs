@@ -1,13 +1,19 @@
 //! The fault timeline: partitions (symmetric or one-way) and their heal,
-//! crashes with or without state loss and the restart, changes of the
-//! network's loss (uniform or bursty, Gilbert–Elliott), and clogs (datagrams
-//! sent while one lasts are held and released at its end). Each fault is
-//! active on `[at, until)`.
+//! crashes with or without state loss and the restart, churn (agents leaving
+//! at a rate and rejoining fresh), changes of the network's loss (uniform or
+//! bursty, Gilbert–Elliott) and of uplink latency, and clogs (datagrams sent
+//! while one lasts are held and released at its end). Each fault is active
+//! on `[at, until)`.
 //!
 //! Partitions are checked when a datagram is *delivered*, so datagrams
 //! already in flight across the cut when it opens are dropped too.
 
+use colony_core::rng::mix64;
+
 use crate::network::Ratio;
+
+/// Nanoseconds per second.
+const NS_PER_S: u64 = 1_000_000_000;
 
 /// A set of agents: sorted, disjoint half-open id ranges.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,7 +103,53 @@ pub enum FaultKind {
         /// The chain: good to bad, bad to good, loss when bad.
         chain: GilbertElliott,
     },
+    /// The agents' uplinks get slower: every datagram they send takes
+    /// `extra_ns` more, plus up to `jitter_ns` drawn per datagram (a
+    /// congested or rerouted link). Latency only grows, so the engine's
+    /// windows stay valid.
+    Latency {
+        /// The agents whose uplinks slow down.
+        agents: AgentSet,
+        /// Added to every datagram's latency, ns.
+        extra_ns: u64,
+        /// Up to this much more, uniform per datagram, ns.
+        jitter_ns: u64,
+    },
+    /// Churn: `per_s` of the agents leave every second, each coming back
+    /// `downtime_ns` later as a new incarnation (fresh state, a new join).
+    /// Who leaves when is fixed by the seed: see [`FaultTimeline::churn`].
+    Churn {
+        /// The agents that may leave.
+        agents: AgentSet,
+        /// Departures per second.
+        per_s: u32,
+        /// How long each departed agent stays away, ns.
+        downtime_ns: u64,
+    },
 }
+
+/// One departure of a churn fault: the agent leaves at `leave_ns` and comes
+/// back, with a fresh state, at `rejoin_ns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Departure {
+    /// The agent.
+    pub agent: u32,
+    /// When it leaves, virtual ns.
+    pub leave_ns: u64,
+    /// When it rejoins, virtual ns.
+    pub rejoin_ns: u64,
+}
+
+/// Stream of the churn picks (distinct from every link and agent stream).
+const CHURN_STREAM: u64 = 0x6368_7572_6e00;
+
+/// Stream of the extra-latency jitter.
+const JITTER_STREAM: u64 = 0x6a69_7474_6572;
+
+/// Picks a churn fault may retry when it lands on an agent already away:
+/// enough that a set with any agent present finds one, bounded so that a
+/// set whose agents are all away skips the departure instead of looping.
+const CHURN_PICK_TRIES: u32 = 64;
 
 /// A two-state Gilbert–Elliott loss chain, stepped once per datagram.
 /// Stationary share of bad steps: `enter / (enter + exit)`; mean burst
@@ -209,6 +261,88 @@ impl FaultTimeline {
         })
     }
 
+    /// Extra latency of a datagram `source` sends at `t` (its `seq`-th),
+    /// from every latency fault on its uplink; zero when none.
+    pub fn extra_latency_ns(&self, seed: u64, source: u32, seq: u32, t: u64) -> u64 {
+        self.faults
+            .iter()
+            .map(|f| match &f.kind {
+                FaultKind::Latency {
+                    agents,
+                    extra_ns,
+                    jitter_ns,
+                } if f.active(t) && agents.contains(source) => {
+                    let jitter = if *jitter_ns == 0 {
+                        0
+                    } else {
+                        let bits = mix64(
+                            seed ^ mix64(
+                                JITTER_STREAM ^ (u64::from(source) << 32) ^ u64::from(seq),
+                            ),
+                        );
+                        bits % (jitter_ns + 1)
+                    };
+                    extra_ns + jitter
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Every departure of the churn faults, in time order: departures
+    /// `1 / per_s` apart from `at` until `until` (or `end_ns`), each picking
+    /// an agent of the set by a pure hash of (seed, fault, departure) among
+    /// those not already away. The same on every host and thread count.
+    pub fn churn(&self, seed: u64, end_ns: u64) -> Vec<Departure> {
+        let mut departures = Vec::new();
+        for (index, fault) in self.faults.iter().enumerate() {
+            let FaultKind::Churn {
+                agents,
+                per_s,
+                downtime_ns,
+            } = &fault.kind
+            else {
+                continue;
+            };
+            let members: Vec<u32> = agents.iter().collect();
+            if members.is_empty() || *per_s == 0 {
+                continue;
+            }
+            let gap_ns = (NS_PER_S / u64::from(*per_s)).max(1);
+            let end = fault.until_ns.unwrap_or(end_ns).min(end_ns);
+            // When each member is back (0: present).
+            let mut back_at = vec![0u64; members.len()];
+            let mut leave_ns = fault.at_ns;
+            let mut departure = 0u64;
+            while leave_ns < end {
+                for attempt in 0..CHURN_PICK_TRIES {
+                    let bits = mix64(
+                        seed ^ mix64(
+                            CHURN_STREAM
+                                ^ ((index as u64) << 48)
+                                ^ (departure << 8)
+                                ^ u64::from(attempt),
+                        ),
+                    );
+                    let i = (bits % members.len() as u64) as usize;
+                    if back_at[i] <= leave_ns {
+                        back_at[i] = leave_ns + downtime_ns;
+                        departures.push(Departure {
+                            agent: members[i],
+                            leave_ns,
+                            rejoin_ns: leave_ns + downtime_ns,
+                        });
+                        break;
+                    }
+                }
+                departure += 1;
+                leave_ns += gap_ns;
+            }
+        }
+        departures.sort_by_key(|d| (d.leave_ns, d.agent));
+        departures
+    }
+
     /// Whether `agent` is crashed at `t`.
     pub fn crashed(&self, agent: u32, t: u64) -> bool {
         self.faults
@@ -291,5 +425,60 @@ mod tests {
         assert!((share - 1.0 / 11.0).abs() < 0.01, "loss share {share}");
         let burst_len = lost as f64 / bursts as f64;
         assert!((burst_len - 5.0).abs() < 0.5, "mean burst {burst_len}");
+    }
+
+    #[test]
+    fn churn_departs_at_its_rate_and_never_takes_an_agent_already_away() {
+        let timeline = FaultTimeline::new(vec![Fault {
+            at_ns: 1_000_000_000,
+            until_ns: Some(11_000_000_000),
+            kind: FaultKind::Churn {
+                agents: AgentSet::from_ranges(vec![(10, 30)]),
+                per_s: 4,
+                downtime_ns: 3_000_000_000,
+            },
+        }]);
+        let departures = timeline.churn(7, 60_000_000_000);
+        assert_eq!(departures.len(), 40, "4 a second for 10 s");
+        assert_eq!(
+            departures,
+            timeline.churn(7, 60_000_000_000),
+            "a pure function of the seed"
+        );
+        assert_ne!(departures, timeline.churn(8, 60_000_000_000));
+        for (i, d) in departures.iter().enumerate() {
+            assert!((10..30).contains(&d.agent));
+            assert_eq!(d.leave_ns, 1_000_000_000 + i as u64 * 250_000_000);
+            let overlapping = departures[..i]
+                .iter()
+                .any(|e| e.agent == d.agent && e.rejoin_ns > d.leave_ns);
+            assert!(!overlapping, "agent {} left twice at once", d.agent);
+        }
+        // A run that ends early cuts the churn short.
+        assert_eq!(timeline.churn(7, 2_000_000_000).len(), 4);
+    }
+
+    #[test]
+    fn extra_latency_adds_its_floor_and_bounded_jitter_on_named_uplinks_only() {
+        let timeline = FaultTimeline::new(vec![Fault {
+            at_ns: 0,
+            until_ns: Some(1_000),
+            kind: FaultKind::Latency {
+                agents: AgentSet::from_ranges(vec![(0, 5)]),
+                extra_ns: 100,
+                jitter_ns: 50,
+            },
+        }]);
+        let extras: Vec<u64> = (0..1000)
+            .map(|seq| timeline.extra_latency_ns(1, 3, seq, 10))
+            .collect();
+        assert!(extras.iter().all(|e| (100..=150).contains(e)));
+        assert!(extras.iter().any(|e| *e < 110) && extras.iter().any(|e| *e > 140));
+        assert_eq!(
+            timeline.extra_latency_ns(1, 7, 0, 10),
+            0,
+            "not a named uplink"
+        );
+        assert_eq!(timeline.extra_latency_ns(1, 3, 0, 1_000), 0, "over");
     }
 }

@@ -591,10 +591,11 @@ fn emit(
     let start = out.bytes.len();
     out.bytes.extend_from_slice(bytes);
     let (mut extra_ns, mut copy_after_ns) = (0, None);
-    if !ctx.faults.is_empty()
-        && let Some(release) = ctx.faults.clog_release(agent, target, now)
-    {
-        extra_ns = release.saturating_sub(now);
+    if !ctx.faults.is_empty() {
+        if let Some(release) = ctx.faults.clog_release(agent, target, now) {
+            extra_ns = release.saturating_sub(now);
+        }
+        extra_ns += ctx.faults.extra_latency_ns(ctx.seed, agent, seq, now);
     }
     if let Some(behaviour) = ctx.adversary.behaviour(agent, now) {
         let link = Link {

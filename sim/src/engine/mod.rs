@@ -503,6 +503,21 @@ impl Engine {
                 }
             }
         }
+        for departure in spec.faults.churn(spec.seed, spec.stop.duration_ns) {
+            if departure.agent >= spec.agents {
+                continue;
+            }
+            lifecycle.push(DueCommand {
+                agent: departure.agent,
+                at: departure.leave_ns,
+                kind: CommandKind::Crash,
+            });
+            lifecycle.push(DueCommand {
+                agent: departure.agent,
+                at: departure.rejoin_ns,
+                kind: CommandKind::Restart(true),
+            });
+        }
         let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
         for command in workload
             .chain(script)

@@ -133,6 +133,16 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
                 .into(),
         ));
     }
+    if spec
+        .faults
+        .faults()
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::Latency { .. }))
+    {
+        return Err(TurmoilError::Unsupported(
+            "a latency fault: turmoil sets one latency per link, not per datagram sent".into(),
+        ));
+    }
     if !spec.cpu.is_empty() {
         return Err(TurmoilError::Unsupported(
             "a CPU model (agents.cpu): turmoil hosts have no simulated CPU".into(),
@@ -205,9 +215,11 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
                     lose_state: *lose_state,
                 },
             ),
-            FaultKind::BurstLoss { .. } => {
+            FaultKind::BurstLoss { .. } | FaultKind::Latency { .. } => {
                 unreachable!("refused by check")
             }
+            // Expanded into single departures below.
+            FaultKind::Churn { .. } => continue,
             FaultKind::Clog { agents } => (
                 Change::Hold {
                     side: agents.clone(),
@@ -227,6 +239,17 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
         if let Some(until) = fault.until_ns {
             changes.push((until, end));
         }
+    }
+    for departure in spec.faults.churn(spec.seed, spec.stop.duration_ns) {
+        let agents = AgentSet::from_agents(&[departure.agent]);
+        changes.push((departure.leave_ns, Change::Crash(agents.clone())));
+        changes.push((
+            departure.rejoin_ns,
+            Change::Restart {
+                agents,
+                lose_state: true,
+            },
+        ));
     }
     changes.sort_by_key(|(at, _)| *at);
     changes

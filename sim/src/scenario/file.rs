@@ -411,13 +411,18 @@ pub enum FaultName {
     Clog,
     /// Bursty (Gilbert–Elliott) loss on the agents' uplinks.
     BurstLoss,
+    /// Slower uplinks: `extra` (and up to `jitter` more) per datagram.
+    Latency,
+    /// Agents leave at `rate` per second and rejoin fresh after `downtime`.
+    Churn,
 }
 
 /// One fault of the timeline, active from `at` to `until`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSection {
-    /// `"partition"`, `"crash"` or `"loss"`.
+    /// `"partition"`, `"crash"`, `"loss"`, `"clog"`, `"burst-loss"`,
+    /// `"latency"` or `"churn"`.
     #[schemars(with = "FaultName")]
     pub kind: Spanned<FaultName>,
     /// Start.
@@ -456,6 +461,18 @@ pub struct FaultSection {
     /// Burst loss: chance per datagram to go from bad to good.
     #[serde(default)]
     pub exit: Option<RatioText>,
+    /// Latency: added to every datagram the agents send.
+    #[serde(default)]
+    pub extra: Option<DurationText>,
+    /// Latency: up to this much more, drawn per datagram.
+    #[serde(default)]
+    pub jitter: Option<DurationText>,
+    /// Churn: departures per second.
+    #[serde(default)]
+    pub rate: Option<u32>,
+    /// Churn: how long each departed agent stays away.
+    #[serde(default)]
+    pub downtime: Option<DurationText>,
 }
 
 /// Priorities, as written in scenarios.

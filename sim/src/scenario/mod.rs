@@ -60,6 +60,14 @@ pub const AGENTS_MAX: u32 = 10_000_000;
 /// delivery times, so this bounds their memory.
 pub const BROADCASTS_MAX: usize = 100_000;
 
+/// Most churn departures per second a fault may ask for: the departures are
+/// expanded into commands up front, so this (times the fault's length)
+/// bounds their memory; 100,000/s is a tenth of a million agents a second.
+pub const CHURN_RATE_MAX: u32 = 100_000;
+
+/// Most departures one churn fault may expand to (each is two commands).
+pub const CHURN_DEPARTURES_MAX: u32 = 10_000_000;
+
 /// Agents split into contiguous regions.
 struct RegionSplit {
     starts: Vec<u32>,
@@ -424,6 +432,58 @@ impl Scenario {
                             exit: exit.0,
                             loss: fault.loss.map_or(Ratio::new(1, 1).expect("1/1"), |l| l.0),
                         },
+                    }
+                }
+                FaultName::Latency => {
+                    if fault.extra.is_none() && fault.jitter.is_none() {
+                        return Err(self.fault_error(
+                            fault,
+                            "a latency fault needs `extra` or `jitter` (or both), e.g. \"200ms\"",
+                        ));
+                    };
+                    FaultKind::Latency {
+                        agents: self.fault_agents(fault, count)?,
+                        extra_ns: fault.extra.map_or(0, DurationText::as_ns),
+                        jitter_ns: fault.jitter.map_or(0, DurationText::as_ns),
+                    }
+                }
+                FaultName::Churn => {
+                    let (Some(rate), Some(downtime)) = (fault.rate, fault.downtime) else {
+                        return Err(self.fault_error(
+                            fault,
+                            "churn needs `rate` (departures per second) and `downtime`, \
+                             e.g. 20 and \"5s\"",
+                        ));
+                    };
+                    if rate == 0 || rate > CHURN_RATE_MAX {
+                        return Err(self.fault_error(
+                            fault,
+                            format!("churn `rate` must be 1 to {CHURN_RATE_MAX} per second"),
+                        ));
+                    }
+                    if downtime.as_ns() == 0 {
+                        return Err(self.fault_error(fault, "churn `downtime` must be positive"));
+                    }
+                    let end_ns = fault
+                        .until
+                        .map_or(self.file.stop.duration.as_ns(), DurationText::as_ns)
+                        .min(self.file.stop.duration.as_ns());
+                    let departures = u128::from(end_ns.saturating_sub(fault.at.as_ns()))
+                        * u128::from(rate)
+                        / 1_000_000_000;
+                    if departures > u128::from(CHURN_DEPARTURES_MAX) {
+                        return Err(self.fault_error(
+                            fault,
+                            format!(
+                                "churn asks for {departures} departures; at most \
+                                 {CHURN_DEPARTURES_MAX} (lower `rate` or shorten it with `until`)"
+                            ),
+                        ));
+                    }
+                    FaultKind::Churn {
+                        agents: self.fault_agents(fault, count)?,
+                        per_s: rate,
+                        downtime_ns: downtime.as_ns(),
                     }
                 }
                 FaultName::Clog => {

@@ -1,0 +1,180 @@
+//! The latency and churn faults, through scenario files as users write
+//! them: each changes a small run the way it should, and nothing changes
+//! without it.
+
+use colony_reports::RunReport;
+use colony_sim::engine::Engine;
+use colony_sim::hosts;
+use colony_sim::scenario::Scenario;
+
+/// 400 agents, push-pull over views, one broadcast at 4 s (views have
+/// formed), 5–15 ms links.
+const BASE: &str = r#"
+name = "faults-test"
+seeds = [3]
+
+[stop]
+duration = "20s"
+at_full_coverage = false
+
+[agents]
+count = 400
+
+[protocol]
+strategy = "push-pull"
+fanout = 2
+sampling = "views"
+
+[network]
+latency = { distribution = "uniform", min = "5ms", max = "15ms" }
+
+[[workload]]
+at = "4s"
+from = 0
+"#;
+
+fn run(text: &str) -> RunReport {
+    let scenario = Scenario::parse("faults-test.toml", text.to_string()).expect("a valid scenario");
+    Engine::new(scenario.spec(3).expect("a valid spec"))
+        .expect("an engine")
+        .run(2, &mut |_| {})
+}
+
+#[test]
+fn a_latency_fault_slows_the_named_uplinks_only_while_it_lasts() {
+    let calm = run(BASE);
+    let slow = run(&format!(
+        "{BASE}\n[[faults]]\nkind = \"latency\"\nat = \"3s\"\nuntil = \"10s\"\nshare = \"1/1\"\nextra = \"200ms\"\n"
+    ));
+    assert_eq!(calm.messages[0].coverage, 1.0);
+    assert_eq!(slow.messages[0].coverage, 1.0);
+    // Every hop takes 200 ms more: the median delivery waits at least one
+    // extra hop's worth, and nothing arrives faster than one slowed hop.
+    assert!(
+        slow.latency_ns.p50 >= calm.latency_ns.p50 + 200_000_000,
+        "calm p50 {} ns, slowed {} ns",
+        calm.latency_ns.p50,
+        slow.latency_ns.p50
+    );
+    let over = run(&format!(
+        "{BASE}\n[[faults]]\nkind = \"latency\"\nat = \"1s\"\nuntil = \"2s\"\nshare = \"1/1\"\nextra = \"200ms\"\n"
+    ));
+    // Over before the broadcast: it shifts how views formed, not the hops.
+    assert!(
+        over.latency_ns.p50 < calm.latency_ns.p50 + 100_000_000,
+        "calm p50 {} ns, after an earlier slowdown {} ns",
+        calm.latency_ns.p50,
+        over.latency_ns.p50
+    );
+}
+
+#[test]
+fn jitter_slows_deliveries_by_a_random_share_of_its_bound() {
+    let calm = run(BASE);
+    let jittery = run(&format!(
+        "{BASE}\n[[faults]]\nkind = \"latency\"\nat = \"0s\"\nshare = \"1/1\"\njitter = \"300ms\"\n"
+    ));
+    assert_eq!(jittery.messages[0].coverage, 1.0);
+    assert!(
+        jittery.latency_ns.p50 > calm.latency_ns.p50 + 100_000_000,
+        "calm p50 {} ns, jittered {} ns",
+        calm.latency_ns.p50,
+        jittery.latency_ns.p50
+    );
+}
+
+/// Churn from 2 s to 12 s: 20 departures a second, each away 2 s; a
+/// broadcast at 4 s (during churn) and one at 14 s (after).
+fn churn_text() -> String {
+    format!(
+        "{BASE}\n[[workload]]\nat = \"14s\"\nfrom = 1\n\n[[faults]]\nkind = \"churn\"\nat = \"2s\"\nuntil = \"12s\"\nshare = \"1/1\"\nrate = 20\ndowntime = \"2s\"\n"
+    )
+}
+
+#[test]
+fn churn_takes_agents_away_at_its_rate_and_they_come_back_fresh() {
+    let scenario = Scenario::parse("churn.toml", churn_text()).unwrap();
+    let spec = scenario.spec(3).unwrap();
+    let departures = spec.faults.churn(spec.seed, spec.stop.duration_ns);
+    assert_eq!(departures.len(), 200, "20 a second for 10 s");
+    assert!(
+        departures
+            .iter()
+            .all(|d| d.rejoin_ns == d.leave_ns + 2_000_000_000)
+    );
+    let report = Engine::new(spec).unwrap().run(2, &mut |_| {});
+    assert!(
+        report.totals.drops["crashed"] > 0,
+        "departed agents lose inputs"
+    );
+    assert_eq!(report.messages[1].eligible, 399, "everyone came back");
+    // The broadcast after the churn reaches every agent, rejoined ones too.
+    assert_eq!(report.messages[1].coverage, 1.0, "{:?}", report.messages[1]);
+    let calm = run(&churn_text().replace("kind = \"churn\"", "kind = \"loss\"\nloss = \"0/1\""));
+    assert_eq!(calm.totals.drops.get("crashed").copied().unwrap_or(0), 0);
+}
+
+#[test]
+fn churn_is_the_same_on_the_turmoil_host_and_a_latency_fault_is_refused_there() {
+    let small = churn_text()
+        .replace("count = 400", "count = 20")
+        .replace("duration = \"20s\"", "duration = \"10s\"")
+        .replace("at = \"14s\"", "at = \"8s\"")
+        .replace("until = \"12s\"", "until = \"6s\"")
+        .replace("rate = 20", "rate = 2");
+    let spec = Scenario::parse("churn.toml", small)
+        .unwrap()
+        .spec(3)
+        .unwrap();
+    let outcome = match hosts::turmoil::run(&spec, &mut |_| {}) {
+        Ok(outcome) => outcome,
+        Err(e) => panic!("turmoil maps churn onto crashes: {e}"),
+    };
+    // Eight departures (2 a second for 4 s), all back before the broadcast
+    // at 8 s, which reaches everyone.
+    assert_eq!(
+        outcome.report.messages[1].eligible, 19,
+        "everyone came back"
+    );
+    assert_eq!(outcome.report.messages[1].coverage, 1.0);
+    let latency = BASE.replace("count = 400", "count = 40")
+        + "\n[[faults]]\nkind = \"latency\"\nat = \"1s\"\nshare = \"1/1\"\nextra = \"50ms\"\n";
+    let spec = Scenario::parse("lat.toml", latency)
+        .unwrap()
+        .spec(3)
+        .unwrap();
+    let error =
+        hosts::turmoil::run(&spec, &mut |_| {}).expect_err("turmoil refuses per-datagram latency");
+    assert!(error.to_string().contains("latency fault"), "{error}");
+}
+
+#[test]
+fn bad_latency_and_churn_faults_are_located_errors() {
+    for (fault, expected) in [
+        (
+            "kind = \"latency\"\nat = \"1s\"\nshare = \"1/2\"\n",
+            "`extra` or `jitter`",
+        ),
+        (
+            "kind = \"churn\"\nat = \"1s\"\nshare = \"1/2\"\nrate = 5\n",
+            "`rate`",
+        ),
+        (
+            "kind = \"churn\"\nat = \"1s\"\nshare = \"1/2\"\nrate = 0\ndowntime = \"1s\"\n",
+            "must be 1 to",
+        ),
+        (
+            "kind = \"churn\"\nat = \"0s\"\nshare = \"1/2\"\nrate = 100000\ndowntime = \"1s\"\n",
+            "departures",
+        ),
+    ] {
+        // Long enough that 100,000 departures a second exceed the bound.
+        let base = BASE.replace("duration = \"20s\"", "duration = \"200s\"");
+        let text = format!("{base}\n[[faults]]\n{fault}");
+        let error = Scenario::parse("bad.toml", text)
+            .and_then(|s| s.spec(1).map(|_| ()))
+            .expect_err(fault);
+        assert!(error.line > 0, "{error}");
+        assert!(error.to_string().contains(expected), "{fault}: {error}");
+    }
+}
