@@ -116,6 +116,13 @@ pub struct Totals {
     pub bytes_per_agent: f64,
     /// Drops by reason (reason name → count), sorted by name.
     pub drops: std::collections::BTreeMap<String, u64>,
+    /// In runs with Byzantine agents: what honest agents dropped, by the
+    /// behaviour of the agent that sent it (`"honest"` for honest senders),
+    /// then by reason — what each attack cost the swarm, and which defence
+    /// stopped it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub drops_by_sender:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
 }
 
 /// The verdict of one `expect` of a scenario.

@@ -105,6 +105,10 @@ pub fn render_summary(report: &RunReport) -> String {
         let drops: Vec<String> = t.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "drops: {}", drops.join(", "));
     }
+    for (sender, drops) in &t.drops_by_sender {
+        let drops: Vec<String> = drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(out, "  from {sender} agents: {}", drops.join(", "));
+    }
     out
 }
 

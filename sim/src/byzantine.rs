@@ -12,7 +12,7 @@
 //! | equivocate | gives each peer a different payload under the same message id, for messages it originates |
 //! | replay | sends every application datagram again `delay` later |
 //! | delay | holds every datagram for `delay` before sending it |
-//! | eclipse | colluders keep asking `victim` to make them active neighbours (with the high priority it must accept) and drop every application datagram to it |
+//! | eclipse | colluders keep asking `victim` to make them active neighbours (with the high priority it must accept), fill its passive view with each other through shuffles, and drop every application datagram to it |
 //!
 //! Every random choice is a pure hash of (seed, agent, target, sequence),
 //! like the network's, so Byzantine runs stay deterministic on any number
@@ -268,13 +268,61 @@ pub fn outgoing(behaviour: &Behaviour, link: Link, bytes: &mut [u8]) -> Outgoing
     }
 }
 
+/// Colluders an eclipse shuffle names: enough to replace a good part of a
+/// passive view (30 by default) within a few shuffles.
+pub const ECLIPSE_SHUFFLE_PEERS: usize = 8;
+
 /// The datagram an eclipse colluder sends its victim every shuffle: a
 /// high-priority neighbour request, which HyParView must accept (evicting
 /// an honest neighbour when its active view is full).
 pub fn eclipse_request(agent: u32, seq: u16) -> Vec<u8> {
-    let control = Control::<u32>::Neighbor {
-        high_priority: true,
+    control_datagram(
+        agent,
+        seq,
+        &Control::<u32>::Neighbor {
+            high_priority: true,
+        },
+    )
+}
+
+/// The second datagram of every eclipse tick: a shuffle that has ended its
+/// walk (ttl 0) at the victim, naming only colluders, so that the victim's
+/// passive view — where it looks for replacements and, with push-pull,
+/// for anti-entropy partners — fills with them too.
+pub fn eclipse_shuffle(agent: u32, seq: u16, colluders: &[u32]) -> Vec<u8> {
+    let mut peers = vec![agent];
+    peers.extend(colluders.iter().filter(|c| **c != agent));
+    control_datagram(
+        agent,
+        seq,
+        &Control::Shuffle {
+            origin: agent,
+            ttl: 0,
+            peers,
+        },
+    )
+}
+
+/// The colluders an eclipse shuffle from `agent` names at its `tick`-th
+/// shuffle: up to [`ECLIPSE_SHUFFLE_PEERS`] members of its group, starting
+/// at a rotating offset so that every member gets named over time.
+pub fn eclipse_colluders(adversary: &Adversary, agent: u32, tick: u32) -> Vec<u32> {
+    let Some(group) = adversary
+        .groups()
+        .iter()
+        .find(|g| matches!(g.behaviour, Behaviour::Eclipse { .. }) && g.agents.contains(agent))
+    else {
+        return Vec::new();
     };
+    let members: Vec<u32> = group.agents.iter().collect();
+    let start = tick as usize * ECLIPSE_SHUFFLE_PEERS;
+    (0..ECLIPSE_SHUFFLE_PEERS.min(members.len()))
+        .map(|i| members[(start + i) % members.len()])
+        .collect()
+}
+
+/// A direct, critical control datagram from `agent`.
+fn control_datagram(agent: u32, seq: u16, control: &Control<u32>) -> Vec<u8> {
     let mut payload = Vec::new();
     control.encode(&mut payload);
     let header = CompactHeader::new(HeaderFields {

@@ -13,7 +13,7 @@ use colony_reports::{
     CoveragePoint, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 
-use colony_core::node::{DropReason, NodeStats};
+use colony_core::node::{DROP_REASONS, DropReason, NodeStats};
 
 use crate::engine::SimSpec;
 use crate::faults::AgentSet;
@@ -102,6 +102,8 @@ pub(crate) struct Metrics {
     originated: BTreeSet<MessageId>,
     forged: u64,
     tampered: u64,
+    /// Honest agents' drops by the sender's behaviour, then reason index.
+    drops_by_sender: BTreeMap<&'static str, [u64; DROP_REASONS]>,
 }
 
 /// Bits of per-message delivery sets the metrics may hold (128 MiB): one
@@ -174,6 +176,7 @@ impl Metrics {
             originated: BTreeSet::new(),
             forged: 0,
             tampered: 0,
+            drops_by_sender: BTreeMap::new(),
         }
     }
 
@@ -248,6 +251,14 @@ impl Metrics {
 
     /// The whole report of a run: metrics, the agents' summed statistics,
     /// and the drops the host itself made (each named; zero counts omitted).
+    /// `count` datagrams from an agent behaving as `sender` dropped by an
+    /// honest agent for reason `reason` (an index of [`DropReason::ALL`]).
+    pub(crate) fn dropped_from(&mut self, sender: &'static str, reason: usize, count: u64) {
+        self.drops_by_sender
+            .entry(sender)
+            .or_insert([0; DROP_REASONS])[reason] += count;
+    }
+
     pub(crate) fn full_report<'a>(
         &self,
         spec: &SimSpec,
@@ -362,6 +373,19 @@ impl Metrics {
                 byzantine_agents: self.byzantine.len(),
                 forged_deliveries: self.forged,
                 tampered_deliveries: self.tampered,
+                drops_by_sender: self
+                    .drops_by_sender
+                    .iter()
+                    .map(|(sender, counts)| {
+                        let by_reason = DropReason::ALL
+                            .iter()
+                            .zip(counts)
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(r, n)| (r.name().to_string(), *n))
+                            .collect();
+                        (sender.to_string(), by_reason)
+                    })
+                    .collect(),
                 ..Totals::default()
             },
             latency_ns: self.latency.summary(),

@@ -118,6 +118,7 @@ fn without_an_adversary_nothing_is_forged_tampered_or_excluded() {
     );
     assert_eq!(outcome.report.messages[0].coverage, 1.0);
     assert_eq!(outcome.report.messages[0].eligible, u64::from(AGENTS) - 1);
+    assert!(t.drops_by_sender.is_empty(), "no senders to charge");
 }
 
 #[test]
@@ -197,6 +198,21 @@ fn forgeries_get_through_without_signatures_and_fail_with_them() {
     assert_eq!(outcome.report.totals.forged_deliveries, 0);
     assert!(honest_drops(&outcome, DropReason::BadSignature, &forgers) > 0);
     assert_eq!(outcome.report.messages[0].coverage, 1.0);
+    // The report charges the failed checks to the forgers, not to honest
+    // senders, and agrees with the honest agents' own counters.
+    let by_sender = &outcome.report.totals.drops_by_sender;
+    let forged = by_sender["forge"]
+        .get("bad_signature")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(
+        forged,
+        honest_drops(&outcome, DropReason::BadSignature, &forgers)
+    );
+    assert!(
+        !by_sender["honest"].contains_key("bad_signature"),
+        "{by_sender:?}"
+    );
 }
 
 #[test]
@@ -272,26 +288,47 @@ fn delaying_agents_make_honest_delivery_slower() {
 }
 
 #[test]
-fn colluders_fill_a_victims_active_view() {
+fn colluders_fill_a_victims_views_but_passive_pulls_still_reach_it() {
     let victim = 5u32;
     let colluders = last(12);
-    let view_of = |spec: SimSpec| {
+    let run = |spec: SimSpec| {
         let mut engine = Engine::new(spec).expect("a valid spec");
-        engine.run(2, &mut |_| {});
-        engine.nodes()[victim as usize].active_view().to_vec()
+        let report = engine.run(2, &mut |_| {});
+        let node = &engine.nodes()[victim as usize];
+        let delivered = node.stats().delivered;
+        (
+            node.active_view().to_vec(),
+            node.passive_view().to_vec(),
+            delivered,
+            report,
+        )
     };
-    let calm = view_of(spec(false));
-    assert!(calm.iter().any(|p| !colluders.contains(*p)), "{calm:?}");
-    let eclipsed = view_of(with(
+    let (active, _, delivered, _) = run(spec(false));
+    assert!(active.iter().any(|p| !colluders.contains(*p)), "{active:?}");
+    assert_eq!(delivered, 1, "without colluders the victim delivers");
+    let (active, passive, delivered, report) = run(with(
         spec(false),
         colluders.clone(),
         Behaviour::Eclipse { victim },
     ));
-    assert!(!eclipsed.is_empty());
+    assert!(!active.is_empty());
     assert!(
-        eclipsed.iter().all(|p| colluders.contains(*p)),
-        "the victim's active view must hold colluders only: {eclipsed:?}"
+        active.iter().all(|p| colluders.contains(*p)),
+        "the victim's active view must hold colluders only: {active:?}"
     );
+    let known = colluders
+        .iter()
+        .filter(|c| active.contains(c) || passive.contains(c))
+        .count();
+    assert!(
+        known as u64 * 4 >= colluders.len() * 3,
+        "shuffles put the colluders in the victim's views: {active:?} {passive:?}"
+    );
+    // What still reaches the victim comes through the anti-entropy pulls
+    // it makes to passive peers that are honest (12 colluders cannot fill
+    // 5 active and 30 passive slots), so the honest swarm stays whole.
+    assert_eq!(delivered, 1);
+    assert_eq!(report.messages[0].coverage, 1.0);
 }
 
 #[test]

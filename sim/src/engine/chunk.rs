@@ -17,7 +17,7 @@ use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::{Arena, InFlight, bytes_of};
 use super::secure;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
-use crate::byzantine::{self, Adversary, Link, Outgoing};
+use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
 use crate::metrics::{DeliveryRecord, payload_hash};
 use crate::network::{Fate, NetworkModel};
@@ -95,7 +95,13 @@ pub(crate) struct ChunkOutput {
     pub(crate) observed: Vec<Observed>,
     /// Ids of messages the agents sent on scripted actions.
     pub(crate) originated: Vec<MessageId>,
+    /// Drops at honest agents as (sender's behaviour, reason index, count),
+    /// recorded only in runs with an adversary.
+    pub(crate) drops_by_sender: Vec<(&'static str, usize, u64)>,
 }
+
+/// The sender name of drops charged to honest agents' traffic.
+pub(crate) const HONEST_SENDER: &str = "honest";
 
 /// Read-only context shared by all chunks of a window.
 pub(crate) struct WindowContext<'a> {
@@ -477,6 +483,11 @@ fn run_agent(
                 fold(now, (u64::from(r.source) << 32) | u64::from(agent)) ^ KIND_DATAGRAM,
             );
             let bytes = bytes_of(arenas, &r);
+            // With an adversary, what an honest agent drops is charged to
+            // the behaviour of the sender (one copy of the counters).
+            let drops_before = (!ctx.adversary.is_empty()
+                && !ctx.adversary.agents().contains(agent))
+            .then(|| node.stats().drops);
             let _ = node.handle(
                 time,
                 Input::Datagram {
@@ -484,6 +495,17 @@ fn run_agent(
                     bytes,
                 },
             );
+            if let Some(before) = drops_before {
+                let sender = ctx
+                    .adversary
+                    .behaviour(r.source, arrival)
+                    .map_or(HONEST_SENDER, Behaviour::name);
+                for (reason, (after, before)) in node.stats().drops.iter().zip(before).enumerate() {
+                    if *after > before {
+                        out.drops_by_sender.push((sender, reason, after - before));
+                    }
+                }
+            }
             cost = match before {
                 Some((duplicates, _))
                     if node.stats().drops_of(DropReason::Duplicate) > duplicates =>
@@ -538,8 +560,10 @@ fn run_agent(
                 ),
                 CommandKind::Eclipse(victim) => {
                     out.hash = fold(out.hash, fold(now, u64::from(victim)) ^ KIND_COMMAND);
-                    let seq = slot.sent as u16;
-                    let bytes = byzantine::eclipse_request(agent, seq);
+                    let bytes = byzantine::eclipse_request(agent, slot.sent as u16);
+                    emit(ctx, agent, now, slot, victim, &bytes, out);
+                    let colluders = byzantine::eclipse_colluders(ctx.adversary, agent, slot.sent);
+                    let bytes = byzantine::eclipse_shuffle(agent, slot.sent as u16, &colluders);
                     emit(ctx, agent, now, slot, victim, &bytes, out);
                     continue;
                 }

@@ -733,6 +733,9 @@ impl Engine {
                     self.metrics.delivered_across_cut();
                 }
             }
+            for (sender, reason, count) in out.drops_by_sender {
+                self.metrics.dropped_from(sender, reason, count);
+            }
             self.metrics.digests_emitted(out.digests);
             self.observed.extend(out.observed);
         }
