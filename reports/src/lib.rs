@@ -16,8 +16,8 @@ mod render;
 
 pub use histogram::LatencyHistogram;
 pub use model::{
-    CdfPoint, CoveragePoint, Expectation, LatencySummary, MessageReport, REPORT_SCHEMA_VERSION,
-    RunReport, Totals,
+    CdfPoint, CoveragePoint, Expectation, FaultReport, LatencySummary, MessageReport,
+    REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 pub use plot::render_plots;
 pub use render::{render_html, render_summary};

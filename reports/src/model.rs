@@ -125,6 +125,51 @@ pub struct Totals {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
 }
 
+/// One fault of the run and the recovery after it ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// Its kind, as written in scenarios (`"partition"`, `"churn"`, …).
+    pub kind: String,
+    /// Start, ns.
+    pub at_ns: u64,
+    /// End (heal, restart, release), ns; `None` when it lasts to the end.
+    pub until_ns: Option<u64>,
+    /// Broadcasts sent before the end: the ones it could hold up.
+    pub broadcasts_before_end: u64,
+    /// Time from the end until every one of those broadcasts reached its
+    /// full coverage (0 when they all had before it ended); `None` when the
+    /// fault never ended, or one of them never completed (not recovered).
+    pub recovered_after_ns: Option<u64>,
+}
+
+impl FaultReport {
+    /// Fills in the recovery of a fault from the report's messages.
+    pub fn recovery(
+        kind: &str,
+        at_ns: u64,
+        until_ns: Option<u64>,
+        messages: &[MessageReport],
+    ) -> Self {
+        let before: Vec<&MessageReport> = match until_ns {
+            Some(end) => messages.iter().filter(|m| m.sent_at_ns < end).collect(),
+            None => Vec::new(),
+        };
+        let recovered_after_ns = until_ns.and_then(|end| {
+            before.iter().try_fold(0u64, |latest, m| {
+                let done = m.sent_at_ns + m.time_to_full_coverage_ns?;
+                Some(latest.max(done.saturating_sub(end)))
+            })
+        });
+        FaultReport {
+            kind: kind.to_string(),
+            at_ns,
+            until_ns,
+            broadcasts_before_end: before.len() as u64,
+            recovered_after_ns,
+        }
+    }
+}
+
 /// The verdict of one `expect` of a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expectation {
@@ -179,6 +224,10 @@ pub struct RunReport {
     pub datagrams_per_round: Vec<u64>,
     /// Fault windows (start, end) in nanoseconds, for shading plots.
     pub fault_windows_ns: Vec<(u64, u64)>,
+    /// Every fault of the timeline and how long the swarm took to recover
+    /// from it.
+    #[serde(default)]
+    pub faults: Vec<FaultReport>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

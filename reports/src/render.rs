@@ -105,6 +105,25 @@ pub fn render_summary(report: &RunReport) -> String {
         let drops: Vec<String> = t.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "drops: {}", drops.join(", "));
     }
+    for f in &report.faults {
+        let window = match f.until_ns {
+            Some(end) => format!("{}..{}", ms(Some(f.at_ns)), ms(Some(end))),
+            None => format!("from {}", ms(Some(f.at_ns))),
+        };
+        let recovery = match (f.until_ns, f.recovered_after_ns) {
+            (None, _) => "lasts to the end".to_string(),
+            (Some(_), Some(ns)) => format!(
+                "recovered {} after it ended ({} broadcasts before its end)",
+                ms(Some(ns)),
+                f.broadcasts_before_end
+            ),
+            (Some(_), None) => format!(
+                "not recovered: a broadcast sent before its end never reached everyone ({} broadcasts before its end)",
+                f.broadcasts_before_end
+            ),
+        };
+        let _ = writeln!(out, "fault {} {window}: {recovery}", f.kind);
+    }
     for (sender, drops) in &t.drops_by_sender {
         let drops: Vec<String> = drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  from {sender} agents: {}", drops.join(", "));

@@ -128,6 +128,21 @@ pub enum FaultKind {
     },
 }
 
+impl FaultKind {
+    /// The name used in scenarios and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Loss { .. } => "loss",
+            FaultKind::Clog { .. } => "clog",
+            FaultKind::BurstLoss { .. } => "burst-loss",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Churn { .. } => "churn",
+        }
+    }
+}
+
 /// One departure of a churn fault: the agent leaves at `leave_ns` and comes
 /// back, with a fresh state, at `rejoin_ns`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

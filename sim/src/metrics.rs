@@ -10,7 +10,8 @@ use colony_core::channel::StandardChannel;
 use colony_core::message::MessageId;
 use colony_core::priority::Disposition;
 use colony_reports::{
-    CoveragePoint, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport, Totals,
+    CoveragePoint, FaultReport, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport,
+    Totals,
 };
 
 use colony_core::node::{DROP_REASONS, DropReason, NodeStats};
@@ -286,6 +287,16 @@ impl Metrics {
             .collect();
         let mut report = self.report(round_ns, run.crashed_at_end);
         report.fault_windows_ns = spec.faults.windows(run.virtual_time_ns);
+        report.faults = spec
+            .faults
+            .faults()
+            .iter()
+            .map(|f| {
+                // A fault still on when the run stopped did not end.
+                let until_ns = f.until_ns.filter(|u| *u <= run.virtual_time_ns);
+                FaultReport::recovery(f.kind.name(), f.at_ns, until_ns, &report.messages)
+            })
+            .collect();
         report.scenario = spec.name.clone();
         report.seed = spec.seed;
         report.agents = spec.agents;
@@ -393,6 +404,7 @@ impl Metrics {
             round_ns,
             datagrams_per_round: self.sent_per_round.clone(),
             fault_windows_ns: Vec::new(),
+            faults: Vec::new(),
             expectations: Vec::new(),
         }
     }

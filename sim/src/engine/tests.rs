@@ -243,6 +243,14 @@ fn a_partition_stops_every_delivery_across_the_cut_until_it_heals() {
         report.fault_windows_ns,
         vec![(SECOND_NS / 2, 5 * SECOND_NS)]
     );
+    // Recovery: from the heal to the broadcast's full coverage.
+    let fault = &report.faults[0];
+    assert_eq!(
+        (fault.kind.as_str(), fault.broadcasts_before_end),
+        ("partition", 1)
+    );
+    let done_ns = SECOND_NS + m.time_to_full_coverage_ns.unwrap();
+    assert_eq!(fault.recovered_after_ns, Some(done_ns - 5 * SECOND_NS));
 }
 
 #[test]
@@ -290,6 +298,14 @@ fn crashed_agents_lose_their_inputs_and_are_not_counted_while_down() {
     );
     assert_eq!(m.coverage, 1.0);
     assert!(report.totals.drops["crashed"] > 0);
+    assert_eq!(
+        (
+            report.faults[0].until_ns,
+            report.faults[0].recovered_after_ns
+        ),
+        (None, None),
+        "a crash for good never ends"
+    );
 }
 
 #[test]

@@ -581,4 +581,7 @@ pub struct ExpectSection {
     pub datagrams_per_agent: Option<f64>,
     /// No honest agent delivered a forged or tampered message.
     pub no_forgery: Option<bool>,
+    /// Every fault that ended was recovered from within this long: every
+    /// broadcast sent before its end reached full coverage by then.
+    pub recovery_within: Option<DurationText>,
 }

@@ -953,6 +953,28 @@ impl Scenario {
                 ),
             ));
         }
+        if let Some(max) = e.recovery_within {
+            let ended: Vec<_> = report
+                .faults
+                .iter()
+                .filter(|f| f.until_ns.is_some())
+                .collect();
+            let slowest = ended
+                .iter()
+                .map(|f| f.recovered_after_ns)
+                .try_fold(0u64, |a, r| r.map(|r| a.max(r)));
+            let (passed, actual) = match slowest {
+                _ if ended.is_empty() => (false, "no fault ended".into()),
+                Some(ns) => (ns <= max.as_ns(), ms(ns)),
+                None => (false, "a fault was never recovered from".into()),
+            };
+            out.push(expectation(
+                "recovery_within",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
         if e.no_honest_loss == Some(true) {
             let missing: u64 = messages
                 .iter()

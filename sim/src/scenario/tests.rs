@@ -176,6 +176,38 @@ fn faults_resolve_to_a_timeline_and_bad_ones_are_located() {
 }
 
 #[test]
+fn recovery_within_judges_every_fault_that_ended() {
+    let text =
+        |bound: &str| {
+            format!(
+            "{GOOD}\n[[faults]]\nkind = \"loss\"\nat = \"0s\"\nuntil = \"2s\"\nloss = \"9/10\"\n"
+        )
+        .replace("[expect]", &format!("[expect]\nrecovery_within = \"{bound}\""))
+        };
+    let verdict = |bound: &str| {
+        let scenario = Scenario::parse("t.toml", text(bound)).unwrap();
+        let report = crate::engine::Engine::new(scenario.spec(3).unwrap())
+            .unwrap()
+            .run(1, &mut |_| {});
+        let recovered = report.faults[0].recovered_after_ns;
+        let verdicts = scenario.expectations(&report);
+        let v = verdicts
+            .iter()
+            .find(|v| v.name == "recovery_within")
+            .unwrap()
+            .clone();
+        (v, recovered)
+    };
+    // Nine datagrams in ten lost for the first 2 s: the broadcast at 0
+    // completes only after the loss ends.
+    let (loose, recovered) = verdict("1h");
+    assert!(loose.passed, "{loose:?}");
+    assert!(recovered.is_some_and(|ns| ns > 0), "{recovered:?}");
+    let (strict, _) = verdict("1ns");
+    assert!(!strict.passed, "{strict:?}");
+}
+
+#[test]
 fn broken_toml_and_missing_keys_are_located() {
     let error = error_of("name = \"x\"\n[stop\n");
     assert_eq!(error.line, 2, "{error}");
