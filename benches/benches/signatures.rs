@@ -9,27 +9,14 @@
 
 use std::hint::black_box;
 
-use colony_benches::{FIXTURE_PAYLOAD_LEN, fixture_fields};
-use colony_core::AgentId;
-use colony_core::header::{CompactHeader, Flags, HEADER_LEN};
+use colony_benches::{FIXTURE_PAYLOAD_LEN, signed_fixture};
+use colony_core::header::{CompactHeader, HEADER_LEN};
 use colony_core::signing::{SeededKeys, sign, verify};
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 
 /// Agents in the key directory: enough that lookups are not all cached.
 const AGENTS: u64 = 1024;
-
-fn signed_fixture(keys_seed: u64, from: u64, signer: u64) -> Vec<u8> {
-    let mut fields = fixture_fields(1);
-    fields.from = AgentId::from_index(from);
-    fields.flags = Flags::SIGNED;
-    let header = CompactHeader::new(fields);
-    let payload = [7u8; FIXTURE_PAYLOAD_LEN];
-    let mut bytes = vec![0u8; HEADER_LEN + FIXTURE_PAYLOAD_LEN];
-    header.encode_with_payload(&payload, &mut bytes).unwrap();
-    sign(&SeededKeys::signing_key(keys_seed, signer), &mut bytes);
-    bytes
-}
 
 fn signatures<M: Measurement>(c: &mut Criterion<M>, unit: &str) {
     let keys = SeededKeys::new(3, AGENTS);

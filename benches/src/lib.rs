@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use colony_core::config::Config;
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
+use colony_core::signing::{SeededKeys, sign};
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
 use colony_sim::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use colony_sim::network::{Latency, NetworkModel};
@@ -65,6 +66,22 @@ pub fn fixture_datagram(seq: u16) -> Vec<u8> {
         .encode_with_payload(&[0u8; FIXTURE_PAYLOAD_LEN], &mut buf)
         .expect("the buffer is sized for the fixture");
     buf
+}
+
+/// A datagram with [`fixture_fields`] from agent `from`, flagged signed and
+/// signed with `signer`'s key from [`SeededKeys`] seeded by `keys_seed`: a
+/// valid signature when `signer == from`, a forgery otherwise.
+pub fn signed_fixture(keys_seed: u64, from: u64, signer: u64) -> Vec<u8> {
+    let mut fields = fixture_fields(1);
+    fields.from = AgentId::from_index(from);
+    fields.flags = Flags::SIGNED;
+    let payload = [7u8; FIXTURE_PAYLOAD_LEN];
+    let mut bytes = vec![0u8; HEADER_LEN + FIXTURE_PAYLOAD_LEN];
+    CompactHeader::new(fields)
+        .encode_with_payload(&payload, &mut bytes)
+        .expect("the buffer is sized for the fixture");
+    sign(&SeededKeys::signing_key(keys_seed, signer), &mut bytes);
+    bytes
 }
 
 /// The engine issue's benchmark run: `agents` agents, `uniform` sampling,

@@ -192,6 +192,8 @@ fn forgeries_get_through_without_signatures_and_fail_with_them() {
         open.report.totals.forged_deliveries > 0,
         "the forgery must work unsigned"
     );
+    let checks = |o: &Outcome| o.stats.iter().map(|s| s.signatures_checked).sum::<u64>();
+    assert_eq!(checks(&open), 0, "nothing to check unsigned");
     let mut signed = attack;
     signed.signatures = true;
     let outcome = run(&signed);
@@ -213,6 +215,8 @@ fn forgeries_get_through_without_signatures_and_fail_with_them() {
         !by_sender["honest"].contains_key("bad_signature"),
         "{by_sender:?}"
     );
+    // Every honest agent checked the real message once, and each forgery.
+    assert!(checks(&outcome) >= u64::from(AGENTS) - forgers.len() - 1 + forged);
 }
 
 #[test]

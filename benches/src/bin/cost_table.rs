@@ -2,8 +2,17 @@
 //! engine's cost table (`sim/cost_table.toml`): median of nine runs of many
 //! iterations each, per path.
 
+use std::hint::black_box;
+
 use colony_benches::cycles::read_tsc;
 use colony_benches::hot_path::WarmNode;
+use colony_benches::signed_fixture;
+use colony_core::header::CompactHeader;
+use colony_core::signing::{SeededKeys, verify};
+
+/// Seed and size of the key directory the signature check runs against.
+const SIGNATURE_KEYS_SEED: u64 = 3;
+const SIGNATURE_AGENTS: u64 = 1024;
 
 /// Runs per path; the median is kept.
 const RUNS: usize = 9;
@@ -33,6 +42,12 @@ fn main() {
     let control = median_cycles(|| warm.ping());
     let mut warm = WarmNode::new();
     let timer = median_cycles(|| warm.round());
+    let keys = SeededKeys::new(SIGNATURE_KEYS_SEED, SIGNATURE_AGENTS);
+    let signed = signed_fixture(SIGNATURE_KEYS_SEED, 17, 17);
+    let signature_check = median_cycles(|| {
+        let (header, payload) = CompactHeader::parse(black_box(&signed)).expect("a valid fixture");
+        assert!(verify(&keys, header, payload, &signed).is_ok());
+    });
     print!(
         "{}",
         include_str!("../../../sim/cost_table.toml")
@@ -44,4 +59,5 @@ fn main() {
     println!("fresh = {fresh}");
     println!("control = {control}");
     println!("timer = {timer}");
+    println!("signature_check = {signature_check}");
 }

@@ -82,7 +82,11 @@ impl<A: Address> Node<A> {
         bytes: &[u8],
     ) {
         if let Some(directory) = self.security.as_ref().and_then(|s| s.directory.as_deref()) {
-            match crate::signing::verify(directory, header, payload, bytes) {
+            let verdict = crate::signing::verify(directory, header, payload, bytes);
+            if matches!(verdict, Ok(()) | Err(SignatureError::Invalid)) {
+                self.stats.signatures_checked += 1;
+            }
+            match verdict {
                 Ok(()) => {}
                 Err(SignatureError::Unsigned) => {
                     self.stats.drop(DropReason::Unsigned);

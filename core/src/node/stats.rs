@@ -83,6 +83,9 @@ pub struct NodeStats {
     pub bytes_sent: u64,
     /// Application messages delivered (immediately, queued or digested).
     pub delivered: u64,
+    /// Ed25519 signatures checked (valid or not): the crypto work a host's
+    /// CPU model charges for.
+    pub signatures_checked: u64,
     /// Drops, indexed by [`DropReason`] as `usize`.
     pub drops: [u64; DROP_REASONS],
 }

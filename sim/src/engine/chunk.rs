@@ -443,6 +443,7 @@ fn run_agent(
             (
                 node.stats().drops_of(DropReason::Duplicate),
                 node.stats().delivered,
+                node.stats().signatures_checked,
             )
         });
         let cost;
@@ -506,15 +507,23 @@ fn run_agent(
                     }
                 }
             }
-            cost = match before {
-                Some((duplicates, _))
-                    if node.stats().drops_of(DropReason::Duplicate) > duplicates =>
-                {
-                    ctx.costs.duplicate
-                }
-                Some((_, delivered)) if node.stats().delivered > delivered => ctx.costs.fresh,
-                _ => ctx.costs.control,
-            };
+            // Every signature the node checked (a new message or a forged
+            // one; duplicates are filtered before) costs on top.
+            let checks = before.map_or(0, |(_, _, checked)| {
+                node.stats().signatures_checked - checked
+            });
+            cost = checks * ctx.costs.signature_check
+                + match before {
+                    Some((duplicates, _, _))
+                        if node.stats().drops_of(DropReason::Duplicate) > duplicates =>
+                    {
+                        ctx.costs.duplicate
+                    }
+                    Some((_, delivered, _)) if node.stats().delivered > delivered => {
+                        ctx.costs.fresh
+                    }
+                    _ => ctx.costs.control,
+                };
         } else if t_command == arrival {
             let c = commands[ci];
             ci += 1;

@@ -25,6 +25,9 @@ pub struct CostTable {
     pub control: u64,
     /// A timer (a gossip round that pushes).
     pub timer: u64,
+    /// One Ed25519 verification, added to a new (or forged) message when
+    /// the run signs its messages (duplicates are filtered before it).
+    pub signature_check: u64,
 }
 
 impl Default for CostTable {
@@ -60,6 +63,7 @@ mod tests {
         let costs = CostTable::default();
         assert!(costs.duplicate > 0);
         assert!(costs.fresh > costs.duplicate, "{costs:?}");
+        assert!(costs.signature_check > costs.fresh, "{costs:?}");
         assert_eq!(busy_ns(1_000, 1_000_000), 1_000_000);
     }
 }

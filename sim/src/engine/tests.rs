@@ -173,6 +173,40 @@ fn a_slow_cpu_delays_its_agent_and_an_unlimited_one_changes_nothing() {
 }
 
 #[test]
+fn with_a_cpu_model_every_signature_check_costs_its_measured_cycles() {
+    let mut spec = push_spec(200, 5);
+    spec.node.strategy = Strategy::PushPull {
+        fanout: NonZeroU8::new(2).unwrap(),
+    };
+    // A 1 MHz core: one verification (about 100k cycles) takes about
+    // 100 ms, half a gossip round, where the rest of a message's handling
+    // takes a fraction of a millisecond.
+    spec.cpu = vec![super::cpu::CpuGroup {
+        first: 0,
+        end: 200,
+        cycles_per_s: 1_000_000,
+    }];
+    let unsigned = run(spec.clone(), 1);
+    spec.signatures = true;
+    let signed = run(spec.clone(), 1);
+    assert_eq!(signed.messages[0].coverage, 1.0);
+    // Each hop of a path waits for its check before it can forward: the
+    // median delivery comes later by at least half a check.
+    let check_ns = super::cpu::busy_ns(super::cpu::CostTable::default().signature_check, 1_000_000);
+    assert!(
+        signed.latency_ns.p50 >= unsigned.latency_ns.p50 + check_ns / 2,
+        "unsigned p50 {} ns, signed {} ns, one check {check_ns} ns",
+        unsigned.latency_ns.p50,
+        signed.latency_ns.p50
+    );
+    // Without a CPU model signatures cost no virtual time.
+    spec.cpu.clear();
+    let free = run(spec.clone(), 1);
+    spec.signatures = false;
+    assert_eq!(free.latency_ns, run(spec, 1).latency_ns);
+}
+
+#[test]
 fn an_overloaded_agent_drops_what_would_wait_too_long() {
     let mut spec = push_spec(50, 9);
     spec.node.rate_per_s = 0;
