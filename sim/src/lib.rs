@@ -14,6 +14,7 @@ pub mod engine;
 pub mod faults;
 pub mod hosts;
 pub mod link_rng;
+pub mod memo_keys;
 mod metrics;
 pub mod network;
 mod prefetch;

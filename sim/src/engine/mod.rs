@@ -44,6 +44,7 @@ use rayon::prelude::*;
 
 use crate::byzantine::{Adversary, Behaviour};
 use crate::faults::{FaultKind, FaultTimeline};
+use crate::memo_keys::MemoKeys;
 use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
 use crate::script::{Action, Observed, ScriptedAction};
@@ -265,7 +266,7 @@ pub(crate) fn new_node(seed: u64, config: &Arc<Config>, agent: u32) -> Node<u32>
 /// derived from the seed.
 pub(crate) fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
     spec.signatures.then(|| {
-        Arc::new(SeededKeys::new(spec.seed, u64::from(spec.agents))) as Arc<dyn KeyDirectory>
+        Arc::new(MemoKeys::new(spec.seed, u64::from(spec.agents))) as Arc<dyn KeyDirectory>
     })
 }
 
