@@ -122,26 +122,19 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
             "Byzantine agents: their wrappers run on the fast engine".into(),
         ));
     }
-    if spec
-        .faults
-        .faults()
-        .iter()
-        .any(|f| matches!(f.kind, FaultKind::BurstLoss { .. }))
-    {
-        return Err(TurmoilError::Unsupported(
-            "Gilbert–Elliott burst loss: turmoil's own link failures are its only loss model"
-                .into(),
-        ));
-    }
-    if spec
-        .faults
-        .faults()
-        .iter()
-        .any(|f| matches!(f.kind, FaultKind::Latency { .. }))
-    {
-        return Err(TurmoilError::Unsupported(
-            "a latency fault: turmoil sets one latency per link, not per datagram sent".into(),
-        ));
+    for fault in spec.faults.faults() {
+        let refused = match fault.kind {
+            FaultKind::BurstLoss { .. } => Some(
+                "Gilbert–Elliott burst loss: turmoil's own link failures are its only loss model",
+            ),
+            FaultKind::Latency { .. } => {
+                Some("a latency fault: turmoil sets one latency per link, not per datagram sent")
+            }
+            _ => None,
+        };
+        if let Some(why) = refused {
+            return Err(TurmoilError::Unsupported(why.into()));
+        }
     }
     if !spec.cpu.is_empty() {
         return Err(TurmoilError::Unsupported(
