@@ -355,7 +355,7 @@ fn sort_records(records: &mut Vec<InFlight>, base: u32) {
 /// Agents whose node memory is prefetched ahead of the one being run: far
 /// enough that a DRAM miss (~100 ns) completes before its turn, near enough
 /// that the lines are still in cache.
-const PREFETCH_AHEAD: usize = 6;
+const PREFETCH_AHEAD: usize = 4;
 
 /// One agent's inputs within the chunk's sorted lists.
 struct AgentStep {
@@ -749,4 +749,46 @@ fn drain(
         return drain(ctx, agent, now, node, slot, buf, out);
     }
     slot.timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use colony_core::rng::Rng;
+
+    fn records(n: usize, base: u32, seed: u64) -> Vec<InFlight> {
+        let mut rng = Rng::for_agent(seed, 1, 2);
+        (0..n)
+            .map(|i| InFlight {
+                // Few distinct times and targets: many ties to keep in order.
+                at: rng.next_u64() % 8,
+                target: base + (rng.next_u64() % CHUNK_AGENTS as u64) as u32,
+                source: i as u32,
+                seq: 0,
+                start: 0,
+                len: 0,
+                arena: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_record_sorts_give_the_stable_target_then_time_order() {
+        let base = 3 * CHUNK_AGENTS as u32;
+        for (n, seed) in [(10, 1), (COUNTING_SORT_RECORDS_MIN * 3, 2), (20_000, 3)] {
+            let mut sorted = records(n, base, seed);
+            let mut expected = sorted.clone();
+            expected.sort_by_key(|r| (r.target, r.at));
+            sort_records(&mut sorted, base);
+            assert_eq!(sorted, expected, "{n} records");
+        }
+    }
+
+    #[test]
+    fn timers_come_out_sorted_and_once() {
+        let base = CHUNK_AGENTS as u32;
+        let mut agents = vec![base + 9, base + 3, base + 9, base + 4095, base, base + 3];
+        sort_unique_agents(&mut agents, base);
+        assert_eq!(agents, [base, base + 3, base + 9, base + 4095]);
+    }
 }

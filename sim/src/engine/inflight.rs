@@ -257,3 +257,96 @@ impl InFlightQueue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(at: u64, target: u32, seq: u32) -> InFlight {
+        InFlight {
+            at,
+            target,
+            source: 1,
+            seq,
+            start: seq,
+            len: 1,
+            arena: 0,
+        }
+    }
+
+    /// Records by (window, destination chunk), stable: what both grouping
+    /// paths must produce, and each group one contiguous run.
+    fn check(records: Vec<InFlight>, window_ns: u64) {
+        let mut expected = records.clone();
+        expected.sort_by_key(|r| (r.at / window_ns, r.target / CHUNK_AGENTS as u32));
+        let bytes = vec![0; records.len()];
+        let sorted = SortedSends::new(records, bytes, window_ns);
+        assert_eq!(sorted.records, expected);
+        let mut covered = 0;
+        for g in &sorted.groups {
+            assert_eq!(g.records.start, covered, "groups tile the records in order");
+            covered = g.records.end;
+            for r in &sorted.records[g.records.clone()] {
+                assert_eq!(
+                    (r.at / window_ns, r.target / CHUNK_AGENTS as u32),
+                    (g.window, g.chunk)
+                );
+            }
+        }
+        assert_eq!(covered, sorted.records.len());
+    }
+
+    #[test]
+    fn sends_group_by_window_and_chunk_on_both_paths() {
+        let chunk = CHUNK_AGENTS as u32;
+        // Dense: a few windows, many sends (the counting sort).
+        let dense = (0..5_000u32)
+            .map(|i| send(u64::from(i % 5) * 10 + 3, (i * 7919) % (4 * chunk), i))
+            .collect();
+        check(dense, 10);
+        // Sparse: sends spread over a million windows (the comparison sort).
+        let sparse = (0..50u32)
+            .map(|i| {
+                send(
+                    u64::from(i) * 20_000_000 % 10_000_007,
+                    (i * 31) % (3 * chunk),
+                    i,
+                )
+            })
+            .collect();
+        check(sparse, 10);
+        check(Vec::new(), 10);
+    }
+
+    #[test]
+    fn a_bucket_gets_every_sources_records_in_source_order_and_their_bytes() {
+        let chunk = CHUNK_AGENTS as u32;
+        let mut queue = InFlightQueue::new(2);
+        let a = SortedSends::new(
+            vec![send(15, chunk + 1, 0), send(12, 2, 1)],
+            vec![10, 11],
+            10,
+        );
+        let b = SortedSends::new(vec![send(11, chunk + 2, 0)], vec![20], 10);
+        queue.add(&[a, b]);
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.next_window(), Some(1));
+        let bucket = queue.take(1);
+        let bytes: Vec<Vec<u8>> = bucket
+            .per_chunk
+            .iter()
+            .map(|inbox| {
+                inbox
+                    .iter()
+                    .map(|r| bytes_of(&bucket.arenas, r)[0])
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            bytes,
+            [vec![11], vec![10, 20]],
+            "chunk 1 holds source a's record first"
+        );
+        assert_eq!(queue.len(), 0);
+    }
+}
