@@ -576,7 +576,16 @@ impl<A: Address> Node<A> {
     /// The next datagram to send: its bytes replace `buf`'s contents and its
     /// destination is returned. `None` when nothing is left.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<A> {
+        buf.clear();
         self.outbox.pop(buf)
+    }
+
+    /// Like [`Node::poll_transmit`], but appends the datagram to `out`
+    /// (its bytes are `out[len_before..]`) instead of replacing `out`'s
+    /// contents: a host that gathers many datagrams in one buffer saves a
+    /// copy per datagram.
+    pub fn poll_transmit_append(&mut self, out: &mut Vec<u8>) -> Option<A> {
+        self.outbox.pop(out)
     }
 
     /// The next event for the application.

@@ -32,11 +32,10 @@ impl<A: Copy> Outbox<A> {
         len
     }
 
-    /// Moves the oldest datagram into `buf`; its destination, or `None`.
-    pub(crate) fn pop(&mut self, buf: &mut Vec<u8>) -> Option<A> {
+    /// Appends the oldest datagram to `out`; its destination, or `None`.
+    pub(crate) fn pop(&mut self, out: &mut Vec<u8>) -> Option<A> {
         let (to, start, len) = self.items.pop_front()?;
-        buf.clear();
-        buf.extend_from_slice(&self.bytes[start as usize..(start + len) as usize]);
+        out.extend_from_slice(&self.bytes[start as usize..(start + len) as usize]);
         if self.items.is_empty() {
             self.bytes.clear();
             if self.bytes.capacity() > ARENA_RETAIN_BYTES {

@@ -248,7 +248,6 @@ pub(crate) fn run_chunk(
         timeouts: Vec::with_capacity(plan.len()),
         ..ChunkOutput::default()
     };
-    let mut buf = Vec::new();
     for (i, step) in plan.iter().enumerate() {
         // Three stages, each reading only what the previous one brought
         // into cache: the node far ahead, then the store it points to, then
@@ -280,7 +279,6 @@ pub(crate) fn run_chunk(
             arenas,
             &work.records[step.records.clone()],
             &work.commands[step.commands.clone()],
-            &mut buf,
             &mut out,
         );
     }
@@ -412,7 +410,6 @@ fn run_agent(
     arenas: &[Arena],
     records: &[InFlight],
     commands: &[DueCommand],
-    buf: &mut Vec<u8>,
     out: &mut ChunkOutput,
 ) {
     let (mut ri, mut ci) = (0, 0);
@@ -529,7 +526,7 @@ fn run_agent(
             ci += 1;
             if let Some(done) = lifecycle(ctx, agent, c.kind, time, node, slot) {
                 out.hash = fold(out.hash, fold(now, done) ^ KIND_COMMAND);
-                drain(ctx, agent, now, node, slot, buf, out);
+                drain(ctx, agent, now, node, slot, out);
                 continue;
             }
             if slot.crashed {
@@ -569,11 +566,18 @@ fn run_agent(
                 ),
                 CommandKind::Eclipse(victim) => {
                     out.hash = fold(out.hash, fold(now, u64::from(victim)) ^ KIND_COMMAND);
-                    let bytes = byzantine::eclipse_request(agent, slot.sent as u16);
-                    emit(ctx, agent, now, slot, victim, &bytes, out);
+                    let start = out.bytes.len();
+                    out.bytes
+                        .extend(byzantine::eclipse_request(agent, slot.sent as u16));
+                    emit(ctx, agent, now, slot, victim, start, out);
                     let colluders = byzantine::eclipse_colluders(ctx.adversary, agent, slot.sent);
-                    let bytes = byzantine::eclipse_shuffle(agent, slot.sent as u16, &colluders);
-                    emit(ctx, agent, now, slot, victim, &bytes, out);
+                    let start = out.bytes.len();
+                    out.bytes.extend(byzantine::eclipse_shuffle(
+                        agent,
+                        slot.sent as u16,
+                        &colluders,
+                    ));
+                    emit(ctx, agent, now, slot, victim, start, out);
                     continue;
                 }
             };
@@ -594,7 +598,7 @@ fn run_agent(
         if limited {
             slot.busy_until = now + busy_ns(cost, slot.cycles_per_s);
         }
-        drain(ctx, agent, now, node, slot, buf, out);
+        drain(ctx, agent, now, node, slot, out);
     }
     // The loop ran every timer of this window, so the new timeout is later.
     if slot.timeout != timeout_before {
@@ -602,18 +606,19 @@ fn run_agent(
     }
 }
 
-/// Sends one datagram from `agent` to `target` through the Byzantine
-/// wrapper (if the agent is Byzantine now) and the network model.
-#[allow(clippy::too_many_arguments)] // one datagram and the state it touches
+/// Sends one datagram from `agent` to `target` — the bytes from `start` to
+/// the end of the chunk's send arena — through the Byzantine wrapper (if
+/// the agent is Byzantine now) and the network model.
 fn emit(
     ctx: &WindowContext<'_>,
     agent: u32,
     now: u64,
     slot: &mut AgentSlot,
     target: u32,
-    bytes: &[u8],
+    start: usize,
     out: &mut ChunkOutput,
 ) {
+    let len = out.bytes.len() - start;
     let round = now / ctx.round_ns;
     match out.sends.last_mut() {
         Some((r, count)) if *r == round => *count += 1,
@@ -621,8 +626,6 @@ fn emit(
     }
     let seq = slot.sent;
     slot.sent = slot.sent.wrapping_add(1);
-    let start = out.bytes.len();
-    out.bytes.extend_from_slice(bytes);
     let (mut extra_ns, mut copy_after_ns) = (0, None);
     if !ctx.faults.is_empty() {
         if let Some(release) = ctx.faults.clog_release(agent, target, now) {
@@ -676,7 +679,7 @@ fn emit(
             source: agent,
             seq,
             start: start as u32,
-            len: bytes.len() as u32,
+            len: len as u32,
             arena: 0,
         });
     };
@@ -706,11 +709,14 @@ fn drain(
     now: u64,
     node: &mut Node<u32>,
     slot: &mut AgentSlot,
-    buf: &mut Vec<u8>,
     out: &mut ChunkOutput,
 ) {
-    while let Some(target) = node.poll_transmit(buf) {
-        emit(ctx, agent, now, slot, target, buf, out);
+    loop {
+        let start = out.bytes.len();
+        let Some(target) = node.poll_transmit_append(&mut out.bytes) else {
+            break;
+        };
+        emit(ctx, agent, now, slot, target, start, out);
     }
     let mut reactions = Vec::new();
     while let Some(event) = node.poll_event() {
@@ -746,7 +752,7 @@ fn drain(
         for command in reactions {
             let _ = node.handle(Time::from_ns(now), Input::Command(command));
         }
-        return drain(ctx, agent, now, node, slot, buf, out);
+        return drain(ctx, agent, now, node, slot, out);
     }
     slot.timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
 }
