@@ -3,6 +3,7 @@
 
 use super::{CommandError, DropReason, Node, Timer};
 use crate::address::Address;
+use crate::agent_id::AgentId;
 use crate::config::{LossOfInterest, Sampling, StopRule, Strategy};
 use crate::control::{CONTROL_LIST_MAX, Control};
 use crate::header::{CompactHeader, Flags};
@@ -16,6 +17,10 @@ use zerocopy::FromBytes;
 /// round, so a few per request keep up with any realistic broadcast rate
 /// while one request cannot make a node send its whole store.
 const PULL_REPLY_MAX: usize = 8;
+
+/// Messages of one origin a pull reply may carry: a quarter of the reply,
+/// so that a reply always spans several origins.
+const PULL_REPLY_PER_ORIGIN_MAX: usize = PULL_REPLY_MAX / 4;
 
 /// Ids announced per IHAVE, and queued for the next announcement; beyond it
 /// the oldest queued id is not announced (peers repair it by pull or graft).
@@ -295,6 +300,11 @@ impl<A: Address> Node<A> {
     /// Answers a pull with what the requester lacks.
     pub(super) fn on_pull_request(&mut self, source: A, known: &[MessageId]) {
         let known_keys: Vec<u64> = known.iter().map(|id| self.key_of(id)).collect();
+        // Newest first, but at most a few per origin: a flooding origin
+        // (whose junk still passes the rate limit hop by hop) would
+        // otherwise fill every reply and starve older honest messages of
+        // their only repair.
+        let mut origins: Vec<(AgentId, usize)> = Vec::new();
         let mut sent = 0;
         for i in (0..self.store.len()).rev() {
             if sent == PULL_REPLY_MAX {
@@ -302,6 +312,12 @@ impl<A: Address> Node<A> {
             }
             if known_keys.contains(&self.store[i].key) {
                 continue;
+            }
+            let origin = self.store[i].id().from;
+            match origins.iter_mut().find(|(o, _)| *o == origin) {
+                Some((_, n)) if *n >= PULL_REPLY_PER_ORIGIN_MAX => continue,
+                Some((_, n)) => *n += 1,
+                None => origins.push((origin, 1)),
             }
             let bytes = std::mem::take(&mut self.store[i].bytes);
             self.send_bytes(source, &bytes);
