@@ -581,3 +581,86 @@ fn a_node_that_loses_half_its_neighbours_suspects_a_partition_and_recovers() {
         "{view:?} holds a crashed peer"
     );
 }
+
+#[test]
+fn a_pull_reply_carries_at_most_two_messages_of_one_origin() {
+    use colony_core::control::Control;
+    use colony_core::header::{CompactHeader, HEADER_LEN, HeaderFields};
+    use colony_core::node::{Input, Node};
+    use colony_core::rng::Rng;
+    use std::sync::Arc;
+
+    let config = uniform(2, Strategy::PushPull { fanout: nz(1) });
+    let mut node = Node::new(
+        AgentId::from_index(0),
+        0u32,
+        Arc::new(config),
+        Rng::for_agent(1, 2, 0),
+    );
+    let now = Time::from_ns(1_000_000_000);
+    let mut buf = Vec::new();
+    // An honest message first, then six from a flooding origin.
+    for (origin, seq) in [(5, 1), (9, 1), (9, 2), (9, 3), (9, 4), (9, 5), (9, 6)] {
+        let bytes = datagram(
+            origin,
+            seq,
+            Priority::Normal,
+            StandardChannel::Suggestions,
+            now,
+        );
+        node.handle(
+            now,
+            Input::Datagram {
+                source: 1,
+                bytes: &bytes,
+            },
+        )
+        .unwrap();
+    }
+    while node.poll_transmit(&mut buf).is_some() {}
+    // Peer 1 pulls, knowing nothing.
+    let control = Control::<u32>::PullRequest { known: Vec::new() };
+    let mut payload = Vec::new();
+    control.encode(&mut payload);
+    let mut request = vec![0; HEADER_LEN + payload.len()];
+    CompactHeader::new(HeaderFields {
+        msg_type: control.msg_type(),
+        priority: Priority::Critical,
+        seq: 1,
+        from: AgentId::from_index(1),
+        channel_hash: 0,
+        timestamp_s: 0,
+        payload_len: payload.len() as u16,
+        flags: Flags::DIRECT,
+        hops_remaining: 0,
+    })
+    .encode_with_payload(&payload, &mut request)
+    .unwrap();
+    node.handle(
+        now,
+        Input::Datagram {
+            source: 1,
+            bytes: &request,
+        },
+    )
+    .unwrap();
+    let mut origins = Vec::new();
+    while let Some(to) = node.poll_transmit(&mut buf) {
+        let (header, _) = CompactHeader::parse(&buf).unwrap();
+        if to == 1 && header.channel_hash() == StandardChannel::Suggestions.hash() {
+            origins.push(header.from());
+        }
+    }
+    let flooder = origins
+        .iter()
+        .filter(|o| **o == AgentId::from_index(9))
+        .count();
+    assert_eq!(
+        flooder, 2,
+        "the newest two of the flooder's six: {origins:?}"
+    );
+    assert!(
+        origins.contains(&AgentId::from_index(5)),
+        "the older honest message still goes out: {origins:?}"
+    );
+}
