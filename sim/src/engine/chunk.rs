@@ -285,9 +285,21 @@ pub(crate) fn run_chunk(
     out
 }
 
-/// Records per chunk below which a comparison sort beats the counting sort,
-/// whose cost is dominated by its [`CHUNK_AGENTS`]-entry table.
-const COUNTING_SORT_RECORDS_MIN: usize = CHUNK_AGENTS / 4;
+/// Records below which an insertion sort beats the radix passes.
+const RADIX_SORT_RECORDS_MIN: usize = 32;
+
+/// Bits of a chunk-local agent index sorted per radix pass: two passes of
+/// 64 buckets cover a chunk, and a 64-entry count table costs nothing next
+/// to the records (a single 4,096-entry table cost more than the records of
+/// a typical window).
+const RADIX_BITS: u32 = 6;
+const RADIX_BUCKETS: usize = 1 << RADIX_BITS;
+const _: () = assert!(CHUNK_AGENTS <= RADIX_BUCKETS * RADIX_BUCKETS);
+
+/// A target's records beyond which its time order is restored by a merge
+/// sort instead of insertion (a flood aimed at one agent must not go
+/// quadratic).
+const INSERTION_GROUP_MAX: usize = 16;
 
 /// Sorts agent ids of one chunk (starting at `base`) and removes repeats,
 /// through a bitmap of the chunk: linear, and the timer lists it is used on
@@ -310,44 +322,66 @@ fn sort_unique_agents(agents: &mut Vec<u32>, base: u32) {
 }
 
 /// Orders a chunk's records by (target, time), ties in arrival order — the
-/// order the merge appended them in, which is itself deterministic. Few
-/// records: a stable comparison sort. Many: a counting sort by target (a
-/// chunk has [`CHUNK_AGENTS`] of them) followed by an insertion sort of each
-/// target's few records — linear, where a comparison sort of a busy window
-/// cost more than the agents' own work. Both give the same order.
+/// order the merge appended them in, which is itself deterministic. Two
+/// stable radix passes over the chunk-local target (linear), then each
+/// target's few records into time order.
 fn sort_records(records: &mut Vec<InFlight>, base: u32) {
-    if records.len() < 2 {
+    if records.len() < RADIX_SORT_RECORDS_MIN {
+        insertion_sort_by(records, |r| (r.target, r.at));
         return;
     }
-    if records.len() < COUNTING_SORT_RECORDS_MIN {
-        records.sort_by_key(|r| (r.target, r.at));
-        return;
-    }
-    let mut starts = vec![0u32; CHUNK_AGENTS + 1];
-    for r in records.iter() {
-        starts[(r.target - base) as usize + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut sorted = vec![records[0]; records.len()];
-    let mut next = starts.clone();
-    for r in records.iter() {
-        let slot = &mut next[(r.target - base) as usize];
-        sorted[*slot as usize] = *r;
-        *slot += 1;
-    }
-    for w in starts.windows(2) {
-        let group = &mut sorted[w[0] as usize..w[1] as usize];
-        for i in 1..group.len() {
-            let mut j = i;
-            while j > 0 && group[j - 1].at > group[j].at {
-                group.swap(j - 1, j);
-                j -= 1;
+    let mut scratch = Vec::with_capacity(records.len());
+    radix_pass(records, &mut scratch, |r| {
+        (r.target - base) as usize % RADIX_BUCKETS
+    });
+    records.clear();
+    radix_pass(&scratch, records, |r| {
+        (r.target - base) as usize / RADIX_BUCKETS
+    });
+    let mut group_start = 0;
+    for i in 1..=records.len() {
+        if i == records.len() || records[i].target != records[group_start].target {
+            let group = &mut records[group_start..i];
+            if group.len() > INSERTION_GROUP_MAX {
+                group.sort_by_key(|r| r.at);
+            } else {
+                insertion_sort_by(group, |r| r.at);
             }
+            group_start = i;
         }
     }
-    *records = sorted;
+}
+
+/// One stable counting-sort pass: appends `from` to `to` ordered by
+/// `bucket` (below [`RADIX_BUCKETS`]).
+fn radix_pass(from: &[InFlight], to: &mut Vec<InFlight>, bucket: impl Fn(&InFlight) -> usize) {
+    let mut next = [0usize; RADIX_BUCKETS];
+    for r in from {
+        next[bucket(r)] += 1;
+    }
+    let mut total = 0;
+    for slot in next.iter_mut() {
+        (*slot, total) = (total, total + *slot);
+    }
+    let base = to.len();
+    to.resize(base + from.len(), InFlight::default());
+    for r in from {
+        let slot = &mut next[bucket(r)];
+        to[base + *slot] = *r;
+        *slot += 1;
+    }
+}
+
+/// A stable insertion sort: linear on the nearly sorted short runs it is
+/// used on.
+fn insertion_sort_by<K: PartialOrd>(items: &mut [InFlight], key: impl Fn(&InFlight) -> K) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && key(&items[j - 1]) > key(&items[j]) {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// Agents whose node memory is prefetched ahead of the one being run: far
@@ -779,15 +813,33 @@ mod tests {
     }
 
     #[test]
-    fn both_record_sorts_give_the_stable_target_then_time_order() {
+    fn records_come_out_in_stable_target_then_time_order() {
         let base = 3 * CHUNK_AGENTS as u32;
-        for (n, seed) in [(10, 1), (COUNTING_SORT_RECORDS_MIN * 3, 2), (20_000, 3)] {
+        for (n, seed) in [
+            (10, 1),
+            (RADIX_SORT_RECORDS_MIN, 4),
+            (3_000, 2),
+            (20_000, 3),
+        ] {
             let mut sorted = records(n, base, seed);
             let mut expected = sorted.clone();
             expected.sort_by_key(|r| (r.target, r.at));
             sort_records(&mut sorted, base);
             assert_eq!(sorted, expected, "{n} records");
         }
+    }
+
+    #[test]
+    fn records_of_a_flooded_target_keep_their_time_order() {
+        let base = CHUNK_AGENTS as u32;
+        let mut sorted = records(5_000, base, 7);
+        for (i, r) in sorted.iter_mut().enumerate() {
+            r.target = base + (i % 3) as u32 * 1000;
+        }
+        let mut expected = sorted.clone();
+        expected.sort_by_key(|r| (r.target, r.at));
+        sort_records(&mut sorted, base);
+        assert_eq!(sorted, expected);
     }
 
     #[test]

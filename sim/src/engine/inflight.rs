@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::CHUNK_AGENTS;
 
 /// One datagram on its way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct InFlight {
     /// Delivery time, virtual nanoseconds.
     pub(crate) at: u64,
