@@ -14,25 +14,19 @@
 pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         /// Bytes per cache line on every x86_64 this runs on.
         const LINE: usize = 64;
-        // Every line the value overlaps: a value that does not start on a
+        // Every line the value overlaps: one per 64 bytes from its start,
+        // plus the line of its last byte — a value that does not start on a
         // line boundary spans one line more than its size suggests (a
-        // 600-byte node at offset 56 of a line ends in its 11th line).
-        let start = value as *const T as *const i8;
-        let first_line = start as usize / LINE;
-        let last_line = (start as usize + size_of::<T>().max(1) - 1) / LINE;
-        for line in 0..=(last_line - first_line) {
-            // SAFETY: `_mm_prefetch` only needs SSE, which every x86_64 CPU
-            // has, and is defined for any address (it never faults); the
-            // addresses are within, or on the lines of, `value`, which is a
-            // live reference.
-            #[allow(unsafe_code)]
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line * LINE));
-            }
+        // 600-byte node at offset 56 of a line ends in its 11th line). A
+        // constant count, so the loop unrolls.
+        let start = value as *const T as *const u8;
+        let size = size_of::<T>().max(1);
+        for line in 0..size.div_ceil(LINE) {
+            prefetch_line(start.wrapping_add(line * LINE));
         }
+        prefetch_line(start.wrapping_add(size - 1));
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
@@ -45,7 +39,8 @@ pub(crate) fn prefetch_line(address: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: as above — a hint that is defined for every address.
+        // SAFETY: `_mm_prefetch` only needs SSE, which every x86_64 CPU
+        // has, and is defined for any address: it never faults.
         #[allow(unsafe_code)]
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(address.cast());

@@ -399,38 +399,31 @@ struct AgentStep {
 /// The agents with work, in id order, with their input ranges.
 fn plan_agents(work: &ChunkWork) -> Vec<AgentStep> {
     let mut plan = Vec::with_capacity(work.timers.len() + work.records.len().min(CHUNK_AGENTS));
+    let (records, timers, commands) = (&work.records, &work.timers, &work.commands);
     let (mut ri, mut ti, mut ci) = (0, 0, 0);
-    loop {
-        // The next agent with work: the smallest of the three cursors.
-        let next_agent = [
-            work.records.get(ri).map(|r| r.target),
-            work.timers.get(ti).copied(),
-            work.commands.get(ci).map(|c| c.agent),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(agent) = next_agent else { break };
-        let r_end = ri
-            + work.records[ri..]
-                .iter()
-                .take_while(|r| r.target == agent)
-                .count();
-        let c_end = ci
-            + work.commands[ci..]
-                .iter()
-                .take_while(|c| c.agent == agent)
-                .count();
-        if work.timers.get(ti) == Some(&agent) {
+    while ri < records.len() || ti < timers.len() || ci < commands.len() {
+        // The next agent with work: the smallest of the three cursors (an
+        // exhausted list offers no agent).
+        let agent = records
+            .get(ri)
+            .map_or(u32::MAX, |r| r.target)
+            .min(timers.get(ti).copied().unwrap_or(u32::MAX))
+            .min(commands.get(ci).map_or(u32::MAX, |c| c.agent));
+        let (r_start, c_start) = (ri, ci);
+        while ri < records.len() && records[ri].target == agent {
+            ri += 1;
+        }
+        while ci < commands.len() && commands[ci].agent == agent {
+            ci += 1;
+        }
+        if timers.get(ti) == Some(&agent) {
             ti += 1;
         }
         plan.push(AgentStep {
             agent,
-            records: ri..r_end,
-            commands: ci..c_end,
+            records: r_start..ri,
+            commands: c_start..ci,
         });
-        ri = r_end;
-        ci = c_end;
     }
     plan
 }
