@@ -5,7 +5,8 @@
 //! cargo run --release -p colony-benches --bin scale -- --agents 1000000 --threads 2 --runs 5
 //! ```
 //!
-//! Prints one line per run (wall time, events/s, trace hash) and the median.
+//! Prints one line per run (wall time, events/s, trace hash, and the wall
+//! time of each engine phase) and the median.
 //! Peak RSS is the process's, so compare sizes in separate invocations.
 
 use std::io::Write;
@@ -68,6 +69,14 @@ fn main() -> ExitCode {
             m.rounds_to_full,
             report.totals.datagrams_sent,
             report.trace_hash
+        );
+        let phases = engine.phase_seconds();
+        let _ = writeln!(
+            std::io::stdout(),
+            "  phases: take inputs {:.3} s, run agents {:.3} s, merge {:.3} s",
+            phases.take_inputs,
+            phases.run_agents,
+            phases.merge
         );
         walls.push(report.wall_seconds);
     }

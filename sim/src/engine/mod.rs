@@ -377,6 +377,21 @@ pub struct Progress {
     pub in_flight: u64,
 }
 
+/// Wall-clock seconds the engine spent in each phase of its steps: what a
+/// profile of the engine itself looks like, for benchmarks. Measured with
+/// the host's clock, so it varies from run to run; it never reaches a
+/// result or the trace hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseSeconds {
+    /// Taking a window's datagrams, timers and commands (serial).
+    pub take_inputs: f64,
+    /// Running the agents (parallel over chunks).
+    pub run_agents: f64,
+    /// Merging the chunks' outputs (grouping sends is parallel; filing
+    /// timers and metrics is serial).
+    pub merge: f64,
+}
+
 /// A fast-engine run.
 pub struct Engine {
     spec: SimSpec,
@@ -398,6 +413,7 @@ pub struct Engine {
     now_ns: u64,
     events: u64,
     lost: u64,
+    phases: PhaseSeconds,
 }
 
 impl Engine {
@@ -551,6 +567,7 @@ impl Engine {
             now_ns: 0,
             events: 0,
             lost: 0,
+            phases: PhaseSeconds::default(),
             spec,
         })
     }
@@ -558,6 +575,11 @@ impl Engine {
     /// The agents' nodes, indexed by agent.
     pub fn nodes(&self) -> &[Node<u32>] {
         &self.nodes
+    }
+
+    /// Wall-clock seconds spent in each phase so far.
+    pub fn phase_seconds(&self) -> PhaseSeconds {
+        self.phases
     }
 
     /// The parallel window, nanoseconds.
@@ -607,10 +629,16 @@ impl Engine {
     /// One window: phases 2 to 4.
     fn step(&mut self, k: u64, pool: &rayon::ThreadPool) {
         let window_end = (k + 1) * self.window_ns;
+        let started = Instant::now();
         let (works, arenas) = self.take_inputs(k);
+        let taken = Instant::now();
         let outputs = pool.install(|| self.run_agents(window_end, works, &arenas));
         drop(arenas);
+        let ran = Instant::now();
         pool.install(|| self.merge(k, outputs));
+        self.phases.take_inputs += (taken - started).as_secs_f64();
+        self.phases.run_agents += (ran - taken).as_secs_f64();
+        self.phases.merge += ran.elapsed().as_secs_f64();
         self.now_ns = window_end.min(self.spec.stop.duration_ns);
     }
 
