@@ -212,7 +212,11 @@ impl<A: Address> Node<A> {
 
     fn expire_store(&mut self, now: Time) {
         let ttl = self.config.message_ttl;
-        self.store.retain(|s| now.since(s.received_at) <= ttl);
+        let live = |s: &Stored| now.since(s.received_at) <= ttl;
+        // Most rounds expire nothing: look before paying for `retain`.
+        if !self.store.iter().all(live) {
+            self.store.retain(live);
+        }
     }
 
     fn send_budget_left(&self) -> bool {

@@ -664,6 +664,9 @@ impl<A: Address> Node<A> {
             self.timers.stop(Timer::Round);
             self.on_round(now);
             self.arm_round(now);
+            if !self.timers.any_due(now) {
+                return; // the common case: a round and nothing else
+            }
         }
         if self.timers.is_due(Timer::Shuffle, now) {
             self.timers

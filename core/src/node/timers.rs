@@ -45,8 +45,13 @@ impl Default for Timers {
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Time) {
-        self.at[timer as usize] = at;
-        self.earliest = self.at.iter().copied().min().unwrap_or(Time::NEVER);
+        let before = std::mem::replace(&mut self.at[timer as usize], at);
+        if at <= self.earliest {
+            self.earliest = at;
+        } else if before == self.earliest {
+            // The earliest deadline moved later: some other may be first now.
+            self.earliest = self.at.iter().copied().min().unwrap_or(Time::NEVER);
+        }
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
@@ -76,5 +81,43 @@ impl Timers {
     /// The earliest armed deadline.
     pub(crate) fn next(&self) -> Option<Time> {
         (self.earliest != Time::NEVER).then_some(self.earliest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    const KINDS: [Timer; TIMER_COUNT] = [
+        Timer::Round,
+        Timer::Shuffle,
+        Timer::Probe,
+        Timer::ProbeTimeout,
+        Timer::Suspicion,
+        Timer::Request,
+        Timer::Repair,
+        Timer::Digest,
+    ];
+
+    #[test]
+    fn the_earliest_deadline_follows_every_set_and_stop() {
+        let mut rng = Rng::from_seed(7);
+        let mut timers = Timers::default();
+        for _ in 0..10_000 {
+            let timer = KINDS[rng.index(TIMER_COUNT)];
+            if rng.chance(1, 4) {
+                timers.stop(timer);
+            } else {
+                timers.set(timer, Time::from_ns(rng.below(50)));
+            }
+            let expected = timers
+                .at
+                .iter()
+                .copied()
+                .filter(|t| *t != Time::NEVER)
+                .min();
+            assert_eq!(timers.next(), expected);
+        }
     }
 }
