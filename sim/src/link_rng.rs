@@ -22,8 +22,32 @@ pub enum Stream {
 /// 64 random bits for one decision about one datagram.
 #[inline]
 pub fn draw(seed: u64, stream: Stream, source: u32, target: u32, seq: u32) -> u64 {
-    let link = (u64::from(source) << 32) | u64::from(target);
-    mix64(mix64(seed ^ mix64(stream as u64)) ^ mix64(link) ^ u64::from(seq))
+    StreamKeys::new(seed).draw(stream, source, target, seq)
+}
+
+/// A run's key for each stream: the part of [`draw`] that depends only on
+/// the seed, mixed once per run instead of once per datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamKeys([u64; 4]);
+
+impl StreamKeys {
+    /// The keys of the run with this seed.
+    pub fn new(seed: u64) -> Self {
+        let key = |stream: Stream| mix64(seed ^ mix64(stream as u64));
+        StreamKeys([
+            key(Stream::Loss),
+            key(Stream::Latency),
+            key(Stream::Duplicate),
+            key(Stream::DuplicateLatency),
+        ])
+    }
+
+    /// [`draw`] with this run's seed.
+    #[inline]
+    pub fn draw(&self, stream: Stream, source: u32, target: u32, seq: u32) -> u64 {
+        let link = (u64::from(source) << 32) | u64::from(target);
+        mix64(self.0[stream as usize - 1] ^ mix64(link) ^ u64::from(seq))
+    }
 }
 
 /// A uniform integer in `0..bound` from 64 random bits (`bound > 0`).

@@ -6,7 +6,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::link_rng::{self, Stream};
+use crate::link_rng::{self, Stream, StreamKeys};
 
 /// A probability as an integer ratio, e.g. "1/100". Decisions compare
 /// integers, never floats.
@@ -221,17 +221,18 @@ impl NetworkModel {
         }
     }
 
-    /// The fate of the `seq`-th datagram `source` sends to `target`.
+    /// The fate of the `seq`-th datagram `source` sends to `target`, in
+    /// the run whose seed gave `keys`.
     #[inline]
-    pub fn fate(&self, seed: u64, source: u32, target: u32, seq: u32) -> Fate {
-        self.fate_with_loss(seed, source, target, seq, self.loss)
+    pub fn fate(&self, keys: &StreamKeys, source: u32, target: u32, seq: u32) -> Fate {
+        self.fate_with_loss(keys, source, target, seq, self.loss)
     }
 
     /// [`NetworkModel::fate`] with the loss ratio overridden (a loss fault).
     #[inline]
     pub fn fate_with_loss(
         &self,
-        seed: u64,
+        keys: &StreamKeys,
         source: u32,
         target: u32,
         seq: u32,
@@ -239,17 +240,17 @@ impl NetworkModel {
     ) -> Fate {
         // Each stream is drawn only when its knob is on: most runs are
         // lossless, and the draws are the bulk of a datagram's network cost.
-        if loss.numerator > 0 && loss.hit(link_rng::draw(seed, Stream::Loss, source, target, seq)) {
+        if loss.numerator > 0 && loss.hit(keys.draw(Stream::Loss, source, target, seq)) {
             return Fate::Lost;
         }
         let latency = self.link_latency(source, target);
-        let first = latency.sample_ns(link_rng::draw(seed, Stream::Latency, source, target, seq));
+        let first = latency.sample_ns(keys.draw(Stream::Latency, source, target, seq));
         if self.duplicate.numerator > 0
             && self
                 .duplicate
-                .hit(link_rng::draw(seed, Stream::Duplicate, source, target, seq))
+                .hit(keys.draw(Stream::Duplicate, source, target, seq))
         {
-            let bits = link_rng::draw(seed, Stream::DuplicateLatency, source, target, seq);
+            let bits = keys.draw(Stream::DuplicateLatency, source, target, seq);
             return Fate::Duplicated(first, latency.sample_ns(bits));
         }
         Fate::Delivered(first)
@@ -305,7 +306,7 @@ mod tests {
         };
         let (mut lost, mut dup) = (0, 0);
         for seq in 0..100_000 {
-            match model.fate(3, 1, 2, seq) {
+            match model.fate(&StreamKeys::new(3), 1, 2, seq) {
                 Fate::Lost => lost += 1,
                 Fate::Duplicated(..) => dup += 1,
                 Fate::Delivered(_) => {}
@@ -338,8 +339,14 @@ mod tests {
             regions: Some(regions),
             ..NetworkModel::constant(Duration::from_millis(1))
         };
-        assert_eq!(model.fate(1, 0, 12, 0), Fate::Delivered(40 * MS));
-        assert_eq!(model.fate(1, 12, 0, 0), Fate::Delivered(45 * MS));
+        assert_eq!(
+            model.fate(&StreamKeys::new(1), 0, 12, 0),
+            Fate::Delivered(40 * MS)
+        );
+        assert_eq!(
+            model.fate(&StreamKeys::new(1), 12, 0, 0),
+            Fate::Delivered(45 * MS)
+        );
         assert_eq!(model.latency_min(), Duration::from_millis(2));
     }
 }

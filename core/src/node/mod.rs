@@ -613,6 +613,12 @@ impl<A: Address> Node<A> {
         self.outbox.len()
     }
 
+    /// Events waiting for [`Node::poll_event`]: a host may skip polling
+    /// when there are none (most inputs of a large run produce none).
+    pub fn events_pending(&self) -> usize {
+        self.events.len()
+    }
+
     // ---- internals shared by the submodules ----
 
     fn start_timers(&mut self, now: Time) {

@@ -19,6 +19,7 @@ use super::secure;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
+use crate::link_rng::StreamKeys;
 use crate::metrics::{DeliveryRecord, payload_hash};
 use crate::network::{Fate, NetworkModel};
 use crate::script::{Observed, ScriptedAction, observe, reaction};
@@ -106,6 +107,8 @@ pub(crate) const HONEST_SENDER: &str = "honest";
 /// Read-only context shared by all chunks of a window.
 pub(crate) struct WindowContext<'a> {
     pub(crate) seed: u64,
+    /// The network's decision streams, keyed by the seed.
+    pub(crate) streams: StreamKeys,
     pub(crate) network: &'a NetworkModel,
     pub(crate) workload: &'a [Broadcast],
     /// Scripted application actions.
@@ -685,8 +688,8 @@ fn emit(
     let mut fate = match loss {
         Some(loss) => ctx
             .network
-            .fate_with_loss(ctx.seed, agent, target, seq, loss),
-        None => ctx.network.fate(ctx.seed, agent, target, seq),
+            .fate_with_loss(&ctx.streams, agent, target, seq, loss),
+        None => ctx.network.fate(&ctx.streams, agent, target, seq),
     };
     if !ctx.faults.is_empty()
         && let Some(chain) = ctx.faults.burst_loss(agent, now)
@@ -745,6 +748,24 @@ fn drain(
         };
         emit(ctx, agent, now, slot, target, start, out);
     }
+    if node.events_pending() > 0 {
+        drain_events(ctx, agent, now, node, slot, out);
+    } else {
+        slot.timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
+    }
+}
+
+/// The events part of [`drain`]: rare next to datagrams (a delivery per
+/// agent and message), so kept out of the hot loop.
+#[inline(never)]
+fn drain_events(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    now: u64,
+    node: &mut Node<u32>,
+    slot: &mut AgentSlot,
+    out: &mut ChunkOutput,
+) {
     let mut reactions = Vec::new();
     while let Some(event) = node.poll_event() {
         if ctx.observe {

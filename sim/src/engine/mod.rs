@@ -44,6 +44,7 @@ use rayon::prelude::*;
 
 use crate::byzantine::{Adversary, Behaviour};
 use crate::faults::{FaultKind, FaultTimeline};
+use crate::link_rng::StreamKeys;
 use crate::memo_keys::MemoKeys;
 use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
@@ -676,6 +677,7 @@ impl Engine {
     ) -> Vec<Option<ChunkOutput>> {
         let ctx = WindowContext {
             seed: self.spec.seed,
+            streams: StreamKeys::new(self.spec.seed),
             network: &self.spec.network,
             workload: &self.spec.workload,
             script: &self.spec.script,
