@@ -16,6 +16,7 @@ use colony_core::time::Time;
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::{Arena, InFlight, bytes_of};
 use super::secure;
+use super::timer_wheel::TimerWheel;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
 use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
@@ -78,7 +79,6 @@ pub(crate) struct ChunkOutput {
     pub(crate) bytes: Vec<u8>,
     pub(crate) deliveries: Vec<DeliveryRecord>,
     pub(crate) broadcasts: Vec<(u32, MessageId)>,
-    pub(crate) timeouts: Vec<(u32, u64)>,
     pub(crate) hash: u64,
     pub(crate) inputs: u64,
     pub(crate) lost: u64,
@@ -119,6 +119,8 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) adversary: &'a Adversary,
     /// Public keys, when the run uses signatures.
     pub(crate) keys: Option<&'a Arc<dyn KeyDirectory>>,
+    /// The window's length and its end (virtual ns).
+    pub(crate) window_ns: u64,
     pub(crate) window_end: u64,
     /// Length of the rounds datagrams are counted in, nanoseconds.
     pub(crate) round_ns: u64,
@@ -239,6 +241,7 @@ pub(crate) fn run_chunk(
     base: u32,
     nodes: &mut [Node<u32>],
     slots: &mut [AgentSlot],
+    wheel: &mut TimerWheel,
     arenas: &[Arena],
     mut work: ChunkWork,
 ) -> ChunkOutput {
@@ -248,9 +251,9 @@ pub(crate) fn run_chunk(
     let plan = plan_agents(&work);
     let mut out = ChunkOutput {
         chunk: base / CHUNK_AGENTS as u32,
-        timeouts: Vec::with_capacity(plan.len()),
         ..ChunkOutput::default()
     };
+    let mut moved = Vec::with_capacity(plan.len());
     for (i, step) in plan.iter().enumerate() {
         // Three stages, each reading only what the previous one brought
         // into cache: the node far ahead, then the store it points to, then
@@ -274,6 +277,7 @@ pub(crate) fn run_chunk(
             }
         }
         let local = (step.agent - base) as usize;
+        let timeout_before = slots[local].timeout;
         run_agent(
             ctx,
             step.agent,
@@ -284,7 +288,18 @@ pub(crate) fn run_chunk(
             &work.commands[step.commands.clone()],
             &mut out,
         );
+        // The loop ran every timer of this window, so a new timeout is in a
+        // later one.
+        let timeout = slots[local].timeout;
+        if timeout != timeout_before && timeout != NO_TIMEOUT {
+            moved.push((step.agent, timeout));
+        }
     }
+    wheel.file(
+        moved
+            .into_iter()
+            .map(|(agent, timeout)| (agent, timeout / ctx.window_ns)),
+    );
     out
 }
 
@@ -443,7 +458,6 @@ fn run_agent(
     out: &mut ChunkOutput,
 ) {
     let (mut ri, mut ci) = (0, 0);
-    let timeout_before = slot.timeout;
     loop {
         let t_record = records.get(ri).map_or(NO_TIMEOUT, |r| r.at);
         let t_command = commands.get(ci).map_or(NO_TIMEOUT, |c| c.at);
@@ -629,10 +643,6 @@ fn run_agent(
             slot.busy_until = now + busy_ns(cost, slot.cycles_per_s);
         }
         drain(ctx, agent, now, node, slot, out);
-    }
-    // The loop ran every timer of this window, so the new timeout is later.
-    if slot.timeout != timeout_before {
-        out.timeouts.push((agent, slot.timeout));
     }
 }
 

@@ -27,6 +27,7 @@
 mod chunk;
 pub mod cpu;
 mod inflight;
+mod timer_wheel;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub(crate) use chunk::restarted_node;
 use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
 use colony_core::signing::{KeyDirectory, SeededKeys};
 use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
+use timer_wheel::TimerWheel;
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
 /// and therefore every merge order — does not depend on the thread count.
@@ -400,7 +402,8 @@ pub struct Engine {
     slots: Vec<AgentSlot>,
     window_ns: u64,
     in_flight: InFlightQueue,
-    timer_wheel: BTreeMap<u64, Vec<u32>>,
+    /// Each chunk's timers.
+    timer_wheels: Vec<TimerWheel>,
     /// Joins and workload broadcasts, by window.
     commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
@@ -451,7 +454,9 @@ impl Engine {
         let n = spec.agents as usize;
         let mut nodes = Vec::with_capacity(n);
         let mut slots = Vec::with_capacity(n);
-        let mut timer_wheel: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        let mut timer_wheels: Vec<TimerWheel> = (0..n.div_ceil(CHUNK_AGENTS))
+            .map(|_| TimerWheel::default())
+            .collect();
         let keys = key_directory(&spec);
         for agent in 0..spec.agents {
             let mut node = new_node(spec.seed, &config, agent);
@@ -459,10 +464,7 @@ impl Engine {
             let _ = node.handle(Time::ZERO, Input::Timeout);
             let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
             if timeout != NO_TIMEOUT {
-                timer_wheel
-                    .entry(timeout / window_ns)
-                    .or_default()
-                    .push(agent);
+                timer_wheels[agent as usize / CHUNK_AGENTS].file([(agent, timeout / window_ns)]);
             }
             nodes.push(node);
             let cycles_per_s = spec
@@ -555,7 +557,7 @@ impl Engine {
             slots,
             window_ns,
             in_flight: InFlightQueue::new(chunks),
-            timer_wheel,
+            timer_wheels,
             commands,
             metrics,
             observed: Vec::new(),
@@ -617,13 +619,14 @@ impl Engine {
 
     /// Phase 1: the earliest window with a datagram, a timer or a command.
     fn next_window(&self) -> Option<u64> {
+        let timers = self.timer_wheels.iter().filter_map(TimerWheel::next_window);
         [
             self.in_flight.next_window(),
-            self.timer_wheel.keys().next().copied(),
             self.commands.keys().next().copied(),
         ]
         .into_iter()
         .flatten()
+        .chain(timers)
         .min()
     }
 
@@ -633,7 +636,7 @@ impl Engine {
         let started = Instant::now();
         let (works, arenas) = self.take_inputs(k);
         let taken = Instant::now();
-        let outputs = pool.install(|| self.run_agents(window_end, works, &arenas));
+        let outputs = pool.install(|| self.run_agents(k, works, &arenas));
         drop(arenas);
         let ran = Instant::now();
         pool.install(|| self.merge(k, outputs));
@@ -643,7 +646,8 @@ impl Engine {
         self.now_ns = window_end.min(self.spec.stop.duration_ns);
     }
 
-    /// Phase 2: the window's datagrams, due timers and commands, per chunk.
+    /// Phase 2: the window's datagrams and commands, per chunk (each chunk
+    /// takes its own timers from its wheel).
     fn take_inputs(&mut self, k: u64) -> (Vec<ChunkWork>, Vec<Arena>) {
         let bucket = self.in_flight.take(k);
         let mut works: Vec<ChunkWork> = bucket
@@ -654,12 +658,6 @@ impl Engine {
                 ..ChunkWork::default()
             })
             .collect();
-        for agent in self.timer_wheel.remove(&k).unwrap_or_default() {
-            // Entries go stale when a timeout moves; the slot is the truth.
-            if self.slots[agent as usize].timeout / self.window_ns == k {
-                works[agent as usize / CHUNK_AGENTS].timers.push(agent);
-            }
-        }
         for command in self.commands.remove(&k).unwrap_or_default() {
             works[command.agent as usize / CHUNK_AGENTS]
                 .commands
@@ -671,10 +669,11 @@ impl Engine {
     /// Phase 3: every chunk with work, in parallel.
     fn run_agents(
         &mut self,
-        window_end: u64,
+        k: u64,
         works: Vec<ChunkWork>,
         arenas: &[Arena],
     ) -> Vec<Option<ChunkOutput>> {
+        let window_end = (k + 1) * self.window_ns;
         let ctx = WindowContext {
             seed: self.spec.seed,
             streams: StreamKeys::new(self.spec.seed),
@@ -684,6 +683,7 @@ impl Engine {
             observe: self.spec.observe,
             adversary: &self.spec.adversary,
             keys: self.keys.as_ref(),
+            window_ns: self.window_ns,
             window_end,
             round_ns: self.round_ns(),
             costs: &self.costs,
@@ -694,14 +694,23 @@ impl Engine {
         self.nodes
             .par_chunks_mut(CHUNK_AGENTS)
             .zip(self.slots.par_chunks_mut(CHUNK_AGENTS))
+            .zip(self.timer_wheels.par_iter_mut())
             .zip(works.into_par_iter())
             .enumerate()
-            .map(|(c, ((nodes, slots), work))| {
+            .map(|(c, (((nodes, slots), wheel), mut work))| {
+                let base = (c * CHUNK_AGENTS) as u32;
+                if wheel.next_window() == Some(k) {
+                    // Entries go stale when a timeout moves; the slot is
+                    // the truth.
+                    work.timers = wheel.take(k);
+                    work.timers.retain(|agent| {
+                        slots[(agent - base) as usize].timeout / ctx.window_ns == k
+                    });
+                }
                 if work.is_empty() {
                     return None;
                 }
-                let base = (c * CHUNK_AGENTS) as u32;
-                Some(run_chunk(&ctx, base, nodes, slots, arenas, work))
+                Some(run_chunk(&ctx, base, nodes, slots, wheel, arenas, work))
             })
             .collect()
     }
@@ -729,23 +738,6 @@ impl Engine {
             self.cpu_drops += out.cpu_drops;
             self.fault_drops[0] += out.partition_drops;
             self.fault_drops[1] += out.crash_drops;
-            // Consecutive agents mostly wake in the same window (the next
-            // round boundary): one map lookup per run of equal windows.
-            let mut run: Option<(u64, &mut Vec<u32>)> = None;
-            for (agent, timeout) in out.timeouts {
-                if timeout == NO_TIMEOUT {
-                    continue;
-                }
-                let window = timeout / window_ns;
-                match &mut run {
-                    Some((w, agents)) if *w == window => agents.push(agent),
-                    _ => {
-                        let agents = self.timer_wheel.entry(window).or_default();
-                        agents.push(agent);
-                        run = Some((window, agents));
-                    }
-                }
-            }
             for (round, count) in out.sends {
                 self.metrics.sent_in_round(round, count);
             }
