@@ -23,17 +23,27 @@ const INLINE_KEYS: usize = 2;
 const ZERO_KEY_STANDIN: u64 = 0x8000_0000_0000_0001;
 
 /// A bounded FIFO set of non-cryptographic message keys.
+///
+/// 32 bytes until it holds more than [`INLINE_KEYS`] keys: the table lives
+/// behind one pointer, so the million nodes that never need it do not carry
+/// its two vectors inline.
 #[derive(Clone, Debug)]
 pub struct IdSet {
-    /// The first keys, oldest first, while `slots` is empty.
+    /// The first keys, oldest first, while there is no table.
     inline: [u64; INLINE_KEYS],
+    table: Option<Box<Table>>,
+    capacity: u32,
     inline_len: u8,
+}
+
+/// The open-addressing table, once the inline keys spilled.
+#[derive(Clone, Debug)]
+struct Table {
     slots: Vec<u64>,
     /// Keys in insertion order, as a ring once full.
     order: Vec<u64>,
     /// Index in `order` of the oldest key, once the ring is full.
     head: u32,
-    capacity: u32,
 }
 
 #[inline]
@@ -46,21 +56,17 @@ impl IdSet {
     pub fn with_capacity(capacity: u32) -> Self {
         IdSet {
             inline: [0; INLINE_KEYS],
-            inline_len: 0,
-            slots: Vec::new(),
-            order: Vec::new(),
-            head: 0,
+            table: None,
             capacity,
+            inline_len: 0,
         }
     }
 
     /// Keys held.
     pub fn len(&self) -> usize {
-        if self.slots.is_empty() {
-            usize::from(self.inline_len)
-        } else {
-            self.order.len()
-        }
+        self.table
+            .as_ref()
+            .map_or(usize::from(self.inline_len), |t| t.order.len())
     }
 
     /// Whether no key is held.
@@ -73,28 +79,13 @@ impl IdSet {
         self.capacity
     }
 
-    #[inline]
-    fn home(&self, key: u64) -> usize {
-        // Keys are already well-mixed hashes: the top bits index the table.
-        let mask = self.slots.len() - 1;
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
-    }
-
     /// Whether `key` is held.
     #[inline]
     pub fn contains(&self, key: u64) -> bool {
         let key = normalise(key);
-        if self.slots.is_empty() {
-            return self.inline[..usize::from(self.inline_len)].contains(&key);
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = self.home(key);
-        loop {
-            match self.slots[i] {
-                0 => return false,
-                k if k == key => return true,
-                _ => i = (i + 1) & mask,
-            }
+        match &self.table {
+            None => self.inline[..usize::from(self.inline_len)].contains(&key),
+            Some(table) => table.contains(key),
         }
     }
 
@@ -108,28 +99,73 @@ impl IdSet {
         if self.contains(key) {
             return false;
         }
+        let table = match &mut self.table {
+            Some(table) => table,
+            None => {
+                let len = usize::from(self.inline_len);
+                if len < INLINE_KEYS.min(self.capacity as usize) {
+                    self.inline[len] = key;
+                    self.inline_len += 1;
+                    return true;
+                }
+                if self.capacity as usize <= INLINE_KEYS {
+                    // Full at an inline-sized capacity: forget the oldest.
+                    self.inline.copy_within(1..len, 0);
+                    self.inline[len - 1] = key;
+                    return true;
+                }
+                // Spill the inline keys into the table.
+                self.inline_len = 0;
+                self.table.insert(Box::new(Table {
+                    slots: Vec::new(),
+                    order: self.inline[..len].to_vec(),
+                    head: 0,
+                }))
+            }
+        };
+        table.insert(key, self.capacity);
+        true
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.table.as_ref().map_or(0, |t| {
+            size_of::<Table>() + (t.slots.capacity() + t.order.capacity()) * size_of::<u64>()
+        })
+    }
+}
+
+impl Table {
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        // Keys are already well-mixed hashes: the top bits index the table.
+        let mask = self.slots.len() - 1;
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+    }
+
+    #[inline]
+    fn contains(&self, key: u64) -> bool {
         if self.slots.is_empty() {
-            let len = usize::from(self.inline_len);
-            if len < INLINE_KEYS.min(self.capacity as usize) {
-                self.inline[len] = key;
-                self.inline_len += 1;
-                return true;
-            }
-            if self.capacity as usize <= INLINE_KEYS {
-                // Full at an inline-sized capacity: forget the oldest.
-                self.inline.copy_within(1..len, 0);
-                self.inline[len - 1] = key;
-                return true;
-            }
-            // Spill the inline keys into the table.
-            self.order = self.inline[..len].to_vec();
-            self.inline_len = 0;
+            return false; // the spilled keys are placed by the first insert
         }
-        if self.order.len() == self.capacity as usize {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                k if k == key => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Adds a key known to be absent, forgetting the oldest at `capacity`.
+    fn insert(&mut self, key: u64, capacity: u32) {
+        if self.order.len() == capacity as usize {
             let oldest = self.order[self.head as usize];
             self.remove_slot(oldest);
             self.order[self.head as usize] = key;
-            self.head = (self.head + 1) % self.capacity;
+            self.head = (self.head + 1) % capacity;
         } else {
             crate::grow::push_tight(&mut self.order, key);
             if self.order.len() * LOAD_INVERSE > self.slots.len() {
@@ -137,7 +173,6 @@ impl IdSet {
             }
         }
         self.place(key);
-        true
     }
 
     fn place(&mut self, key: u64) {
@@ -185,11 +220,6 @@ impl IdSet {
         }
         self.slots[hole] = 0;
     }
-
-    /// Heap bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        (self.slots.capacity() + self.order.capacity()) * size_of::<u64>()
-    }
 }
 
 #[cfg(test)]
@@ -209,6 +239,18 @@ mod tests {
         assert!(!set.contains(1));
         assert!(set.contains(2) && set.contains(3) && set.contains(4));
         assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn a_set_without_a_table_is_small_and_holds_no_heap() {
+        let mut set = IdSet::with_capacity(64);
+        set.insert(1);
+        set.insert(2);
+        assert!(size_of::<IdSet>() <= 32, "{} bytes", size_of::<IdSet>());
+        assert_eq!(set.heap_bytes(), 0);
+        set.insert(3);
+        assert!(set.heap_bytes() > 0, "the third key spills into a table");
+        assert!(set.contains(1) && set.contains(2) && set.contains(3));
     }
 
     #[test]
