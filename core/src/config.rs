@@ -232,6 +232,16 @@ impl Config {
         }
     }
 
+    /// The per-origin rate limit of [`Config::rate_per_s`],
+    /// [`Config::rate_burst`] and [`Config::rate_table_max`].
+    pub fn rate_limit(&self) -> crate::rate::RateLimit {
+        crate::rate::RateLimit {
+            per_second: self.rate_per_s,
+            burst: self.rate_burst,
+            table_max: self.rate_table_max,
+        }
+    }
+
     /// Checks how the fields relate; the first broken rule, as text.
     pub fn validate(&self) -> Result<(), String> {
         if self.hops_initial > HOPS_MAX {

@@ -22,35 +22,37 @@ struct Bucket {
     refilled_at: Time,
 }
 
-/// A bounded table of token buckets keyed by origin.
-#[derive(Clone, Debug)]
+/// The limit a [`RateLimiter`] enforces: buckets allow `per_second`
+/// messages per second with bursts of `burst`; the table tracks at most
+/// `table_max` origins. A new origin arriving at a full table takes the slot
+/// of the origin refilled longest ago (its bucket is the most likely to be
+/// full again, so forgetting it loses little).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Messages per second per origin; 0 disables the limit.
+    pub per_second: u32,
+    /// Messages an origin may send at once.
+    pub burst: u32,
+    /// Origins tracked at most.
+    pub table_max: u16,
+}
+
+/// A bounded table of token buckets keyed by origin. The limit is passed to
+/// [`RateLimiter::allow`] rather than kept: a node's limit is its shared
+/// configuration's, and a million nodes need not each hold a copy.
+#[derive(Clone, Debug, Default)]
 pub struct RateLimiter {
     buckets: Vec<Bucket>,
-    per_second: u32,
-    burst: u32,
-    table_max: u16,
 }
 
 impl RateLimiter {
-    /// Buckets allow `per_second` messages per second with bursts of `burst`;
-    /// the table tracks at most `table_max` origins. A new origin arriving at a
-    /// full table takes the slot of the origin refilled longest ago (its bucket
-    /// is the most likely to be full again, so forgetting it loses little).
-    pub fn new(per_second: u32, burst: u32, table_max: u16) -> Self {
-        RateLimiter {
-            buckets: Vec::new(),
-            per_second,
-            burst,
-            table_max,
-        }
-    }
-
-    /// Takes one token from `key`'s bucket; `false` when it is empty.
-    pub fn allow(&mut self, key: u64, now: Time) -> bool {
-        if self.per_second == 0 {
+    /// Takes one token from `key`'s bucket under `limit`; `false` when it
+    /// is empty.
+    pub fn allow(&mut self, limit: RateLimit, key: u64, now: Time) -> bool {
+        if limit.per_second == 0 {
             return true; // rate limiting disabled
         }
-        let capacity = u64::from(self.burst.max(1)) * MILLI;
+        let capacity = u64::from(limit.burst.max(1)) * MILLI;
         let index = match self.buckets.iter().position(|b| b.key == key) {
             Some(i) => i,
             None => {
@@ -59,7 +61,7 @@ impl RateLimiter {
                     milli_tokens: capacity,
                     refilled_at: now,
                 };
-                if self.buckets.len() < usize::from(self.table_max) {
+                if self.buckets.len() < usize::from(limit.table_max) {
                     crate::grow::push_tight(&mut self.buckets, fresh);
                     self.buckets.len() - 1
                 } else if let Some((i, _)) = self
@@ -77,7 +79,7 @@ impl RateLimiter {
         };
         let bucket = &mut self.buckets[index];
         let elapsed_ns = now.as_ns().saturating_sub(bucket.refilled_at.as_ns());
-        let earned = u128::from(elapsed_ns) * u128::from(self.per_second) * u128::from(MILLI)
+        let earned = u128::from(elapsed_ns) * u128::from(limit.per_second) * u128::from(MILLI)
             / u128::from(duration_ns(Duration::from_secs(1)));
         bucket.milli_tokens =
             (u128::from(bucket.milli_tokens) + earned).min(u128::from(capacity)) as u64;
@@ -110,30 +112,50 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn limit(table_max: u16) -> RateLimit {
+        RateLimit {
+            per_second: 10,
+            burst: 10,
+            table_max,
+        }
+    }
+
     #[test]
     fn the_eleventh_message_within_a_second_is_refused() {
-        let mut limiter = RateLimiter::new(10, 10, 4);
+        let mut limiter = RateLimiter::default();
+        let limit = limit(4);
         let t = Time::from_ns(5_000_000_000);
         for i in 0..10 {
             assert!(
-                limiter.allow(1, t + Duration::from_millis(i)),
+                limiter.allow(limit, 1, t + Duration::from_millis(i)),
                 "message {i}"
             );
         }
-        assert!(!limiter.allow(1, t + Duration::from_millis(50)));
+        assert!(!limiter.allow(limit, 1, t + Duration::from_millis(50)));
         // Another origin has its own bucket.
-        assert!(limiter.allow(2, t + Duration::from_millis(50)));
+        assert!(limiter.allow(limit, 2, t + Duration::from_millis(50)));
         // A tenth of a second later, one token is back.
-        assert!(limiter.allow(1, t + Duration::from_millis(150)));
-        assert!(!limiter.allow(1, t + Duration::from_millis(151)));
+        assert!(limiter.allow(limit, 1, t + Duration::from_millis(150)));
+        assert!(!limiter.allow(limit, 1, t + Duration::from_millis(151)));
     }
 
     #[test]
     fn the_table_is_bounded() {
-        let mut limiter = RateLimiter::new(10, 10, 3);
+        let mut limiter = RateLimiter::default();
         for key in 0..100 {
-            limiter.allow(key, Time::from_ns(key));
+            limiter.allow(limit(3), key, Time::from_ns(key));
         }
         assert_eq!(limiter.len(), 3);
+    }
+
+    #[test]
+    fn a_zero_rate_disables_the_limit() {
+        let mut limiter = RateLimiter::default();
+        let off = RateLimit {
+            per_second: 0,
+            ..limit(3)
+        };
+        assert!((0..100).all(|_| limiter.allow(off, 1, Time::ZERO)));
+        assert!(limiter.is_empty(), "nothing tracked");
     }
 }

@@ -77,6 +77,12 @@ impl<A: Address> Outbox<A> {
         Some(to)
     }
 
+    /// Frees the arena of an empty outbox.
+    pub(crate) fn release(&mut self) {
+        debug_assert_eq!(self.count, 0, "only an empty outbox is released");
+        self.bytes = Vec::new();
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.count as usize
     }

@@ -108,7 +108,7 @@ impl<A: Address> Node<A> {
         }
         let origin_key =
             mix64(key_of_origin(&header.from().0) ^ self.key_secret ^ ORIGIN_KEY_DOMAIN);
-        if !self.rate.allow(origin_key, now) {
+        if !self.rate.allow(self.config.rate_limit(), origin_key, now) {
             self.stats.drop(DropReason::RateLimited);
             // Straight from its origin (no hop spent): the source itself floods.
             if header.hops_remaining() == self.config.hops_initial {
