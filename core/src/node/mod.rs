@@ -584,6 +584,7 @@ impl<A: Address> Node<A> {
     /// (its bytes are `out[len_before..]`) instead of replacing `out`'s
     /// contents: a host that gathers many datagrams in one buffer saves a
     /// copy per datagram.
+    #[inline]
     pub fn poll_transmit_append(&mut self, out: &mut Vec<u8>) -> Option<A> {
         let to = self.outbox.pop(out)?;
         if self.outbox.len() == 0 && self.timers.get(Timer::Round) == Time::NEVER {

@@ -53,6 +53,7 @@ impl<A: Address> Outbox<A> {
     }
 
     /// Appends the oldest datagram to `out`; its destination, or `None`.
+    #[inline]
     pub(crate) fn pop(&mut self, out: &mut Vec<u8>) -> Option<A> {
         if self.count == 0 {
             return None;
