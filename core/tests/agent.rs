@@ -664,3 +664,42 @@ fn a_pull_reply_carries_at_most_two_messages_of_one_origin() {
         "the older honest message still goes out: {origins:?}"
     );
 }
+
+#[test]
+fn a_push_polled_after_its_message_left_the_store_still_sends_that_message() {
+    use colony_core::header::CompactHeader;
+    use colony_core::node::{Input, Node};
+    use colony_core::rng::Rng;
+    use std::sync::Arc;
+
+    // One stored message at most: the second broadcast evicts the first.
+    let config = Arc::new(Config {
+        store_max: 1,
+        ..uniform(2, Strategy::Push { fanout: nz(1) })
+    });
+    let mut node = Node::<u32>::new(AgentId::from_index(0), 0, config.clone(), Rng::from_seed(3));
+    let broadcast = |node: &mut Node<u32>, now: Time| {
+        let command = Command::Broadcast {
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload: Payload::App(vec![7; 8]),
+        };
+        node.handle(now, Input::Command(command)).unwrap()
+    };
+    broadcast(&mut node, Time::ZERO);
+    let round = Time::ZERO + config.gossip_interval;
+    node.handle(round, Input::Timeout).unwrap();
+    assert_eq!(
+        node.transmits_pending(),
+        1,
+        "the round pushed the first message"
+    );
+    // The host polls late: a second broadcast evicts the first message first.
+    broadcast(&mut node, round);
+    assert_eq!(node.store_len(), 1);
+    let mut buf = Vec::new();
+    assert_eq!(node.poll_transmit(&mut buf), Some(1));
+    let (header, _) = CompactHeader::parse(&buf).unwrap();
+    assert_eq!(header.seq(), 1, "the pushed datagram is the first message");
+    assert_eq!(node.poll_transmit(&mut buf), None);
+}

@@ -57,6 +57,11 @@ impl Stored {
     }
 }
 
+/// The bytes of the stored message with key `key`.
+pub(super) fn stored_bytes(store: &[Stored], key: u64) -> Option<&[u8]> {
+    store.iter().find(|s| s.key == key).map(|s| &s.bytes[..])
+}
+
 /// A message announced by IHAVE and not yet received.
 #[derive(Clone, Debug)]
 pub(super) struct Missing<A> {
@@ -110,7 +115,15 @@ impl<A: Address> Node<A> {
         }
     }
 
+    /// Queues a push of stored message `i` to `to`, by reference (see
+    /// the outbox).
+    fn send_stored(&mut self, to: A, i: usize) {
+        self.outbox.push_stored(to, self.store[i].key);
+        self.count_sent(self.store[i].bytes.len());
+    }
+
     fn store_message(&mut self, now: Time, key: u64, bytes: Box<[u8]>) {
+        self.materialize_outbox();
         if self.store.len() >= usize::from(self.config.store_max) {
             self.store.remove(0);
             self.stats.drop(DropReason::StoreEvicted);
@@ -215,6 +228,7 @@ impl<A: Address> Node<A> {
         let live = |s: &Stored| now.since(s.received_at) <= ttl;
         // Most rounds expire nothing: look before paying for `retain`.
         if !self.store.iter().all(live) {
+            self.materialize_outbox();
             self.store.retain(live);
         }
     }
@@ -233,9 +247,7 @@ impl<A: Address> Node<A> {
             let Some(peer) = self.random_peer(None) else {
                 return true;
             };
-            let bytes = std::mem::take(&mut self.store[i].bytes);
-            self.send_bytes(peer, &bytes);
-            self.store[i].bytes = bytes;
+            self.send_stored(peer, i);
             self.sends_this_round += 1;
         }
         true

@@ -3,6 +3,13 @@
 //! wire form), its length (u32, little-endian) and its bytes. Sending
 //! allocates nothing per datagram, and a node that sends holds one heap
 //! block, not two (a million agents each keep their small arena).
+//!
+//! A push of a stored message is framed by reference — the message's store
+//! key instead of its bytes — and resolved when polled: a gossip round
+//! copies nothing, and a node that only pushes keeps a 16-byte arena, not
+//! one the size of its messages. The node turns references into bytes
+//! before its store changes (see `Node::materialize_outbox`), so a host
+//! that polls late still gets exactly what was sent.
 
 use core::marker::PhantomData;
 
@@ -14,6 +21,18 @@ const ARENA_RETAIN_BYTES: usize = 512;
 
 /// Bytes of a frame's length field.
 const LEN_BYTES: usize = size_of::<u32>();
+
+/// The length field of a frame by reference, whose body is a store key.
+const BY_REFERENCE: u32 = u32::MAX;
+
+/// Bytes of the store key of a frame by reference.
+const KEY_BYTES: usize = size_of::<u64>();
+
+/// One queued datagram, as read from the arena.
+enum Frame<'a> {
+    Bytes(&'a [u8]),
+    Stored(u64),
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox<A> {
@@ -52,30 +71,110 @@ impl<A: Address> Outbox<A> {
         len
     }
 
-    /// Appends the oldest datagram to `out`; its destination, or `None`.
-    #[inline]
-    pub(crate) fn pop(&mut self, out: &mut Vec<u8>) -> Option<A> {
-        if self.count == 0 {
-            return None;
-        }
-        let frame = self.head as usize;
-        let to = A::read_wire(&self.bytes[frame..]).expect("push wrote the address");
+    /// Appends a push of the stored message with store key `key`, to be
+    /// resolved when polled.
+    pub(crate) fn push_stored(&mut self, to: A, key: u64) {
+        let frame = self.bytes.len();
         let body = frame + A::WIRE_LEN + LEN_BYTES;
-        let len_field: [u8; LEN_BYTES] = self.bytes[body - LEN_BYTES..body]
-            .try_into()
-            .expect("a length field");
-        let end = body + u32::from_le_bytes(len_field) as usize;
-        out.extend_from_slice(&self.bytes[body..end]);
-        self.head = end as u32;
-        self.count -= 1;
-        if self.count == 0 {
-            self.head = 0;
-            self.bytes.clear();
-            if self.bytes.capacity() > ARENA_RETAIN_BYTES {
-                self.bytes = Vec::new();
+        self.bytes.resize(body, 0);
+        to.write_wire(&mut self.bytes[frame..]);
+        self.bytes[body - LEN_BYTES..body].copy_from_slice(&BY_REFERENCE.to_le_bytes());
+        self.bytes.extend_from_slice(&key.to_le_bytes());
+        self.count += 1;
+    }
+
+    /// The frame at `at`: its destination, contents and end.
+    fn frame(&self, at: usize) -> (A, Frame<'_>, usize) {
+        let to = A::read_wire(&self.bytes[at..]).expect("push wrote the address");
+        let body = at + A::WIRE_LEN + LEN_BYTES;
+        let field = |from: usize| -> [u8; LEN_BYTES] {
+            self.bytes[from..from + LEN_BYTES]
+                .try_into()
+                .expect("4 bytes")
+        };
+        match u32::from_le_bytes(field(body - LEN_BYTES)) {
+            BY_REFERENCE => {
+                let key: [u8; KEY_BYTES] = self.bytes[body..body + KEY_BYTES]
+                    .try_into()
+                    .expect("8 bytes");
+                (to, Frame::Stored(u64::from_le_bytes(key)), body + KEY_BYTES)
+            }
+            len => {
+                let end = body + len as usize;
+                (to, Frame::Bytes(&self.bytes[body..end]), end)
             }
         }
-        Some(to)
+    }
+
+    /// Appends the oldest datagram to `out`, a push by reference as the
+    /// bytes `stored` gives for its key; its destination, or `None`.
+    #[inline]
+    pub(crate) fn pop<'s>(
+        &mut self,
+        out: &mut Vec<u8>,
+        stored: impl Fn(u64) -> Option<&'s [u8]>,
+    ) -> Option<A> {
+        loop {
+            if self.count == 0 {
+                return None;
+            }
+            let (to, frame, end) = self.frame(self.head as usize);
+            let sent = match frame {
+                Frame::Bytes(bytes) => {
+                    out.extend_from_slice(bytes);
+                    true
+                }
+                // Materialised before the store changes, so always found.
+                Frame::Stored(key) => stored(key).map(|b| out.extend_from_slice(b)).is_some(),
+            };
+            self.head = end as u32;
+            self.count -= 1;
+            if self.count == 0 {
+                self.head = 0;
+                self.bytes.clear();
+                if self.bytes.capacity() > ARENA_RETAIN_BYTES {
+                    self.bytes = Vec::new();
+                }
+            }
+            if sent {
+                return Some(to);
+            }
+        }
+    }
+
+    /// Whether a queued push refers to the store.
+    pub(crate) fn has_references(&self) -> bool {
+        let mut at = self.head as usize;
+        for _ in 0..self.count {
+            let (_, frame, end) = self.frame(at);
+            if matches!(frame, Frame::Stored(_)) {
+                return true;
+            }
+            at = end;
+        }
+        false
+    }
+
+    /// Replaces every push by reference with the bytes `stored` gives for
+    /// its key (one whose message is gone is dropped).
+    pub(crate) fn materialize<'s>(&mut self, stored: impl Fn(u64) -> Option<&'s [u8]>) {
+        let mut rebuilt = Outbox::default();
+        let mut at = self.head as usize;
+        for _ in 0..self.count {
+            let (to, frame, end) = self.frame(at);
+            match frame {
+                Frame::Bytes(bytes) => {
+                    rebuilt.push(to, |out| out.extend_from_slice(bytes));
+                }
+                Frame::Stored(key) => {
+                    if let Some(bytes) = stored(key) {
+                        rebuilt.push(to, |out| out.extend_from_slice(bytes));
+                    }
+                }
+            }
+            at = end;
+        }
+        *self = rebuilt;
     }
 
     /// Frees the arena of an empty outbox.
@@ -108,15 +207,38 @@ mod tests {
         assert_eq!(outbox.push(a, |out| out.extend_from_slice(b"third")), 5);
         assert_eq!(outbox.len(), 3);
         let mut out = b"kept:".to_vec();
-        assert_eq!(outbox.pop(&mut out), Some(a));
-        assert_eq!(outbox.pop(&mut out), Some(b));
+        assert_eq!(outbox.pop(&mut out, |_| None), Some(a));
+        assert_eq!(outbox.pop(&mut out, |_| None), Some(b));
         assert_eq!(outbox.len(), 1);
         // Pushing between pops keeps the order.
         outbox.push(b, |out| out.extend_from_slice(b"4"));
-        assert_eq!(outbox.pop(&mut out), Some(a));
-        assert_eq!(outbox.pop(&mut out), Some(b));
-        assert_eq!(outbox.pop(&mut out), None);
+        assert_eq!(outbox.pop(&mut out, |_| None), Some(a));
+        assert_eq!(outbox.pop(&mut out, |_| None), Some(b));
+        assert_eq!(outbox.pop(&mut out, |_| None), None);
         assert_eq!(out, b"kept:firstthird4");
+    }
+
+    #[test]
+    fn pushes_by_reference_resolve_in_order_and_survive_materialization() {
+        let stored = |key: u64| (key == 7).then_some(&b"seven"[..]);
+        let mut outbox = Outbox::<u32>::default();
+        outbox.push(1, |out| out.extend_from_slice(b"a"));
+        outbox.push_stored(2, 7);
+        outbox.push_stored(3, 9); // its message is gone: dropped
+        outbox.push(4, |out| out.extend_from_slice(b"b"));
+        assert!(outbox.has_references());
+        let mut copy = outbox.clone();
+        let mut out = Vec::new();
+        let mut order = Vec::new();
+        while let Some(to) = outbox.pop(&mut out, stored) {
+            order.push(to);
+        }
+        assert_eq!((order, out), (vec![1, 2, 4], b"asevenb".to_vec()));
+        copy.materialize(stored);
+        assert!(!copy.has_references());
+        let mut out = Vec::new();
+        while copy.pop(&mut out, |_| None).is_some() {}
+        assert_eq!(out, b"asevenb");
     }
 
     #[test]
@@ -124,10 +246,10 @@ mod tests {
         let mut outbox = Outbox::<u32>::default();
         let mut out = Vec::new();
         outbox.push(1, |out| out.extend_from_slice(&[0; 64]));
-        outbox.pop(&mut out);
+        outbox.pop(&mut out, |_| None);
         assert!(outbox.heap_bytes() > 0, "a small arena is kept");
         outbox.push(1, |out| out.extend_from_slice(&[0; ARENA_RETAIN_BYTES]));
-        outbox.pop(&mut out);
+        outbox.pop(&mut out, |_| None);
         assert_eq!(outbox.heap_bytes(), 0, "a large arena is released");
     }
 }
