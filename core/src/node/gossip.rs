@@ -1,7 +1,8 @@
 //! Dissemination: the message store, gossip rounds and the strategies (push,
 //! pull, push-pull, the four rumor-mongering variants, PlumTree).
 
-use super::{CommandError, DropReason, Node, Timer};
+use super::timers::MemberTimer;
+use super::{CommandError, DropReason, Node};
 use crate::address::Address;
 use crate::agent_id::AgentId;
 use crate::config::{LossOfInterest, Sampling, StopRule, Strategy};
@@ -417,7 +418,7 @@ impl<A: Address> Node<A> {
             .membership
             .as_ref()
             .and_then(|m| m.missing.iter().map(|x| x.deadline).min());
-        self.timers.set_or_stop(Timer::Repair, next);
+        self.set_member_timer(MemberTimer::Repair, next);
     }
 
     /// Asks for announced messages that did not arrive in time.

@@ -7,7 +7,8 @@
 //! state is O(log n) whatever the swarm size.
 
 use super::gossip::Missing;
-use super::{Event, Node, PeerChange, Timer};
+use super::timers::{MemberTimer, MemberTimers};
+use super::{Event, Node, PeerChange};
 use crate::address::Address;
 use crate::control::{Control, MemberState};
 use crate::id_set::IdSet;
@@ -85,6 +86,8 @@ pub(super) struct Membership<A> {
     contacts: Vec<A>,
     /// Active neighbours failed or graylisted since the last (re)join.
     lost_since_join: u8,
+    /// Shuffle, probe, suspicion and repair deadlines.
+    pub(super) timers: MemberTimers,
 }
 
 impl<A> Default for Membership<A> {
@@ -103,6 +106,7 @@ impl<A> Default for Membership<A> {
             incarnation: 0,
             contacts: Vec::new(),
             lost_since_join: 0,
+            timers: MemberTimers::default(),
         }
     }
 }
@@ -478,8 +482,9 @@ impl<A: Address> Node<A> {
             acked: false,
         });
         self.send_control_with_seq(target, &Control::Ping { relay: None }, seq);
-        self.timers
-            .set(Timer::ProbeTimeout, now + self.config.probe_timeout);
+        let deadline = now + self.config.probe_timeout;
+        self.member_timers()
+            .set(MemberTimer::ProbeTimeout, deadline);
     }
 
     pub(super) fn on_probe_timeout(&mut self) {
@@ -588,7 +593,7 @@ impl<A: Address> Node<A> {
             .membership
             .as_ref()
             .and_then(|m| m.suspects.iter().map(|s| s.deadline).min());
-        self.timers.set_or_stop(Timer::Suspicion, next);
+        self.set_member_timer(MemberTimer::Suspicion, next);
     }
 
     /// Confirms every suspect whose deadline passed.

@@ -77,7 +77,7 @@ use gossip::Stored;
 use membership::Membership;
 use outbox::Outbox;
 use reputation::Reputation;
-use timers::{Timer, Timers};
+use timers::{MemberTimer, MemberTimers, NodeTimers, Timer};
 
 /// One input to [`Node::handle`].
 #[derive(Clone, Debug)]
@@ -292,12 +292,12 @@ pub enum Event<A> {
 
 /// One agent.
 ///
-/// Memory: `size_of::<Node<u32>>()` is 520 bytes (x86_64, Rust 1.95). At
+/// Memory: `size_of::<Node<u32>>()` is 480 bytes (x86_64, Rust 1.95). At
 /// [`Config::large_scale`], a node that received, delivered (Focused mode:
 /// held in the inbox) and forwarded one broadcast holds 288 more heap bytes
-/// by [`Node::heap_bytes`]: 808 bytes in all, under the 1 KiB goal (the
+/// by [`Node::heap_bytes`]: 768 bytes in all, under the 1 KiB goal (the
 /// `memory` test fails above it). Allocator overhead comes on top: the fast
-/// engine measures about 1.1 KiB of peak RSS per agent at a million agents.
+/// engine measures about 1 KiB of peak RSS per agent at a million agents.
 /// Membership, attention, request, signature and peer-score state is
 /// allocated only once used.
 pub struct Node<A: Address> {
@@ -314,7 +314,7 @@ pub struct Node<A: Address> {
     subscriptions: SubscriptionTable,
     seen: IdSet,
     rate: RateLimiter,
-    timers: Timers,
+    timers: NodeTimers,
     store: Vec<Stored>,
     work_this_round: u16,
     sends_this_round: u16,
@@ -387,7 +387,7 @@ impl<A: Address> Node<A> {
             subscriptions: SubscriptionTable::default(),
             seen: IdSet::with_capacity(config.dedup_capacity),
             rate: RateLimiter::default(),
-            timers: Timers::default(),
+            timers: NodeTimers::default(),
             store: Vec::new(),
             work_this_round: 0,
             sends_this_round: 0,
@@ -611,10 +611,13 @@ impl<A: Address> Node<A> {
 
     /// When `handle(_, Input::Timeout)` is due next; `None` when idle.
     pub fn poll_timeout(&self) -> Option<Time> {
-        if self.running {
-            self.timers.next()
-        } else {
-            None
+        if !self.running {
+            return None;
+        }
+        let member = self.membership.as_ref().and_then(|m| m.timers.next());
+        match (self.timers.next(), member) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -636,9 +639,10 @@ impl<A: Address> Node<A> {
         self.arm_round(now);
         self.timers.set(Timer::Digest, now + c.digest_interval);
         if c.sampling == Sampling::Views {
-            self.timers.set(Timer::Shuffle, now + c.shuffle_interval);
+            let timers = &mut self.membership_state().timers;
+            timers.set(MemberTimer::Shuffle, now + c.shuffle_interval);
             if c.failure_detection {
-                self.timers.set(Timer::Probe, now + c.probe_interval);
+                timers.set(MemberTimer::Probe, now + c.probe_interval);
             }
         }
     }
@@ -673,38 +677,40 @@ impl<A: Address> Node<A> {
     // `handle` stays a small function on the hot path.
     #[inline(never)]
     fn on_timeout(&mut self, now: Time) {
-        if !self.timers.any_due(now) {
+        if !self.any_timer_due(now) {
             return;
         }
         if self.timers.is_due(Timer::Round, now) {
             self.timers.stop(Timer::Round);
             self.on_round(now);
             self.arm_round(now);
-            if !self.timers.any_due(now) {
+            if !self.any_timer_due(now) {
                 return; // the common case: a round and nothing else
             }
         }
-        if self.timers.is_due(Timer::Shuffle, now) {
-            self.timers
-                .set(Timer::Shuffle, now + self.config.shuffle_interval);
+        // The same order as ever: membership timers, requests, repairs,
+        // digests.
+        if self.member_timer_due(MemberTimer::Shuffle, now) {
+            let next = now + self.config.shuffle_interval;
+            self.member_timers().set(MemberTimer::Shuffle, next);
             self.on_shuffle_timer();
         }
-        if self.timers.is_due(Timer::Probe, now) {
-            self.timers
-                .set(Timer::Probe, now + self.config.probe_interval);
+        if self.member_timer_due(MemberTimer::Probe, now) {
+            let next = now + self.config.probe_interval;
+            self.member_timers().set(MemberTimer::Probe, next);
             self.on_probe_timer(now);
         }
-        if self.timers.is_due(Timer::ProbeTimeout, now) {
-            self.timers.stop(Timer::ProbeTimeout);
+        if self.member_timer_due(MemberTimer::ProbeTimeout, now) {
+            self.member_timers().stop(MemberTimer::ProbeTimeout);
             self.on_probe_timeout();
         }
-        if self.timers.is_due(Timer::Suspicion, now) {
+        if self.member_timer_due(MemberTimer::Suspicion, now) {
             self.on_suspicion_timer(now);
         }
         if self.timers.is_due(Timer::Request, now) {
             self.on_request_timer(now);
         }
-        if self.timers.is_due(Timer::Repair, now) {
+        if self.member_timer_due(MemberTimer::Repair, now) {
             self.on_repair_timer(now);
         }
         if self.timers.is_due(Timer::Digest, now) {
@@ -955,6 +961,34 @@ impl<A: Address> Node<A> {
 
     fn membership_state(&mut self) -> &mut Membership<A> {
         self.membership.get_or_insert_with(Box::default)
+    }
+
+    /// The membership timers (creating the membership state).
+    fn member_timers(&mut self) -> &mut MemberTimers {
+        &mut self.membership_state().timers
+    }
+
+    /// Arms or disarms a membership timer; disarming creates no state.
+    fn set_member_timer(&mut self, timer: MemberTimer, at: Option<Time>) {
+        match (self.membership.as_mut(), at) {
+            (Some(m), _) => m.timers.set_or_stop(timer, at),
+            (None, Some(at)) => self.member_timers().set(timer, at),
+            (None, None) => {}
+        }
+    }
+
+    fn member_timer_due(&self, timer: MemberTimer, now: Time) -> bool {
+        self.membership
+            .as_ref()
+            .is_some_and(|m| m.timers.is_due(timer, now))
+    }
+
+    fn any_timer_due(&self, now: Time) -> bool {
+        self.timers.any_due(now)
+            || self
+                .membership
+                .as_ref()
+                .is_some_and(|m| m.timers.any_due(now))
     }
 
     /// A uniformly random peer other than this node and `exclude`, or

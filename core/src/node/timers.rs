@@ -1,51 +1,80 @@
-//! The node's timers: a fixed table indexed by kind (as in quinn-proto); the
-//! next wake-up is the earliest armed entry.
+//! The node's timers: fixed tables indexed by kind (as in quinn-proto); the
+//! next wake-up is the earliest armed entry. The node keeps the timers every
+//! node may arm; those of views membership (shuffles, probes, suspicions,
+//! PlumTree repairs) live in its membership state, so a node with uniform
+//! sampling does not carry five idle deadlines (a million agents).
+
+use core::marker::PhantomData;
 
 use crate::time::Time;
 
-/// What a timer is for.
+/// What a node timer is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Timer {
     /// Gossip round: push, pull, lazy IHAVE flush, backlog.
     Round = 0,
-    /// Passive-view shuffle.
-    Shuffle = 1,
-    /// SWIM protocol period: next probe, judge the previous one.
-    Probe = 2,
-    /// SWIM direct-probe timeout: switch to indirect probes.
-    ProbeTimeout = 3,
-    /// Earliest suspicion deadline.
-    Suspicion = 4,
     /// Earliest request deadline.
-    Request = 5,
-    /// Earliest PlumTree repair deadline.
-    Repair = 6,
+    Request = 1,
     /// Next digest.
-    Digest = 7,
+    Digest = 2,
 }
 
-const TIMER_COUNT: usize = 8;
+/// What a membership timer is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum MemberTimer {
+    /// Passive-view shuffle.
+    Shuffle = 0,
+    /// SWIM protocol period: next probe, judge the previous one.
+    Probe = 1,
+    /// SWIM direct-probe timeout: switch to indirect probes.
+    ProbeTimeout = 2,
+    /// Earliest suspicion deadline.
+    Suspicion = 3,
+    /// Earliest PlumTree repair deadline.
+    Repair = 4,
+}
 
-/// Armed deadlines; `Time::NEVER` when disarmed. The earliest is kept up
-/// to date on every change, so `next` (called after every input) is a load.
+impl From<Timer> for usize {
+    fn from(timer: Timer) -> usize {
+        timer as usize
+    }
+}
+
+impl From<MemberTimer> for usize {
+    fn from(timer: MemberTimer) -> usize {
+        timer as usize
+    }
+}
+
+/// The node's own timers.
+pub(crate) type NodeTimers = Timers<Timer, 3>;
+
+/// The membership timers.
+pub(crate) type MemberTimers = Timers<MemberTimer, 5>;
+
+/// Armed deadlines of `N` timers of kind `K`; `Time::NEVER` when disarmed.
+/// The earliest is kept up to date on every change, so `next` (called after
+/// every input) is a load.
 #[derive(Clone, Debug)]
-pub(crate) struct Timers {
-    at: [Time; TIMER_COUNT],
+pub(crate) struct Timers<K, const N: usize> {
+    at: [Time; N],
     earliest: Time,
+    _kind: PhantomData<K>,
 }
 
-impl Default for Timers {
+impl<K, const N: usize> Default for Timers<K, N> {
     fn default() -> Self {
         Timers {
-            at: [Time::NEVER; TIMER_COUNT],
+            at: [Time::NEVER; N],
             earliest: Time::NEVER,
+            _kind: PhantomData,
         }
     }
 }
 
-impl Timers {
-    pub(crate) fn set(&mut self, timer: Timer, at: Time) {
-        let before = std::mem::replace(&mut self.at[timer as usize], at);
+impl<K: Copy + Into<usize>, const N: usize> Timers<K, N> {
+    pub(crate) fn set(&mut self, timer: K, at: Time) {
+        let before = std::mem::replace(&mut self.at[timer.into()], at);
         if at <= self.earliest {
             self.earliest = at;
         } else if before == self.earliest {
@@ -54,22 +83,22 @@ impl Timers {
         }
     }
 
-    pub(crate) fn stop(&mut self, timer: Timer) {
+    pub(crate) fn stop(&mut self, timer: K) {
         self.set(timer, Time::NEVER);
     }
 
     /// Arms `timer` at `at`, or disarms it when there is nothing to wait for.
-    pub(crate) fn set_or_stop(&mut self, timer: Timer, at: Option<Time>) {
+    pub(crate) fn set_or_stop(&mut self, timer: K, at: Option<Time>) {
         self.set(timer, at.unwrap_or(Time::NEVER));
     }
 
-    pub(crate) fn get(&self, timer: Timer) -> Time {
-        self.at[timer as usize]
+    pub(crate) fn get(&self, timer: K) -> Time {
+        self.at[timer.into()]
     }
 
     /// Whether `timer` is armed and due at `now`.
-    pub(crate) fn is_due(&self, timer: Timer, now: Time) -> bool {
-        let at = self.at[timer as usize];
+    pub(crate) fn is_due(&self, timer: K, now: Time) -> bool {
+        let at = self.at[timer.into()];
         at != Time::NEVER && at <= now
     }
 
@@ -89,23 +118,20 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    const KINDS: [Timer; TIMER_COUNT] = [
-        Timer::Round,
-        Timer::Shuffle,
-        Timer::Probe,
-        Timer::ProbeTimeout,
-        Timer::Suspicion,
-        Timer::Request,
-        Timer::Repair,
-        Timer::Digest,
+    const KINDS: [MemberTimer; 5] = [
+        MemberTimer::Shuffle,
+        MemberTimer::Probe,
+        MemberTimer::ProbeTimeout,
+        MemberTimer::Suspicion,
+        MemberTimer::Repair,
     ];
 
     #[test]
     fn the_earliest_deadline_follows_every_set_and_stop() {
         let mut rng = Rng::from_seed(7);
-        let mut timers = Timers::default();
+        let mut timers = MemberTimers::default();
         for _ in 0..10_000 {
-            let timer = KINDS[rng.index(TIMER_COUNT)];
+            let timer = KINDS[rng.index(KINDS.len())];
             if rng.chance(1, 4) {
                 timers.stop(timer);
             } else {
