@@ -292,10 +292,10 @@ pub enum Event<A> {
 
 /// One agent.
 ///
-/// Memory: `size_of::<Node<u32>>()` is 480 bytes (x86_64, Rust 1.95). At
+/// Memory: `size_of::<Node<u32>>()` is 464 bytes (x86_64, Rust 1.95). At
 /// [`Config::large_scale`], a node that received, delivered (Focused mode:
 /// held in the inbox) and forwarded one broadcast holds 288 more heap bytes
-/// by [`Node::heap_bytes`]: 768 bytes in all, under the 1 KiB goal (the
+/// by [`Node::heap_bytes`]: 752 bytes in all, under the 1 KiB goal (the
 /// `memory` test fails above it). Allocator overhead comes on top: the fast
 /// engine measures about 1 KiB of peak RSS per agent at a million agents.
 /// Membership, attention, request, signature and peer-score state is
