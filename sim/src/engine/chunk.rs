@@ -17,7 +17,7 @@ use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::{Arena, InFlight, bytes_of};
 use super::secure;
 use super::timer_wheel::TimerWheel;
-use super::{AgentSlot, Broadcast, CHUNK_AGENTS, NO_TIMEOUT};
+use super::{AgentSlot, Broadcast, CHUNK_AGENTS, CpuSlot, NO_TIMEOUT};
 use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
 use crate::link_rng::StreamKeys;
@@ -235,16 +235,29 @@ fn lifecycle(
     }
 }
 
-/// Runs one chunk: `nodes[i]` is agent `base + i`.
+/// One chunk's agents: `nodes[i]` and `slots[i]` are agent `base + i`, and
+/// so is `cpu[i]` when the run has a CPU model (empty otherwise).
+pub(crate) struct ChunkAgents<'a> {
+    pub(crate) base: u32,
+    pub(crate) nodes: &'a mut [Node<u32>],
+    pub(crate) slots: &'a mut [AgentSlot],
+    pub(crate) cpu: &'a mut [CpuSlot],
+}
+
+/// Runs one chunk.
 pub(crate) fn run_chunk(
     ctx: &WindowContext<'_>,
-    base: u32,
-    nodes: &mut [Node<u32>],
-    slots: &mut [AgentSlot],
+    agents: ChunkAgents<'_>,
     wheel: &mut TimerWheel,
     arenas: &[Arena],
     mut work: ChunkWork,
 ) -> ChunkOutput {
+    let ChunkAgents {
+        base,
+        nodes,
+        slots,
+        cpu,
+    } = agents;
     sort_records(&mut work.records, base);
     sort_unique_agents(&mut work.timers, base);
     work.commands.sort_unstable();
@@ -283,6 +296,7 @@ pub(crate) fn run_chunk(
             step.agent,
             &mut nodes[local],
             &mut slots[local],
+            cpu.get_mut(local),
             arenas,
             &work.records[step.records.clone()],
             &work.commands[step.commands.clone()],
@@ -452,6 +466,7 @@ fn run_agent(
     agent: u32,
     node: &mut Node<u32>,
     slot: &mut AgentSlot,
+    mut cpu: Option<&mut CpuSlot>,
     arenas: &[Arena],
     records: &[InFlight],
     commands: &[DueCommand],
@@ -472,12 +487,12 @@ fn run_agent(
         }
         // With a finite CPU the agent handles the input once it is free;
         // `now` never goes backwards, since `busy_until` only grows.
-        let limited = slot.cycles_per_s > 0;
-        let now = if limited {
-            arrival.max(slot.busy_until)
-        } else {
-            arrival
-        };
+        let busy_until = cpu
+            .as_ref()
+            .filter(|c| c.cycles_per_s > 0)
+            .map(|c| c.busy_until);
+        let limited = busy_until.is_some();
+        let now = busy_until.map_or(arrival, |busy| arrival.max(busy));
         let time = Time::from_ns(now);
         out.inputs += 1;
         let before = limited.then(|| {
@@ -639,8 +654,8 @@ fn run_agent(
             let _ = node.handle(time, Input::Timeout);
             cost = ctx.costs.timer;
         }
-        if limited {
-            slot.busy_until = now + busy_ns(cost, slot.cycles_per_s);
+        if let Some(cpu) = cpu.as_deref_mut().filter(|c| c.cycles_per_s > 0) {
+            cpu.busy_until = now + busy_ns(cost, cpu.cycles_per_s);
         }
         drain(ctx, agent, now, node, slot, out);
     }

@@ -51,7 +51,9 @@ use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
 use crate::script::{Action, Observed, ScriptedAction};
 pub(crate) use chunk::restarted_node;
-use chunk::{ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk};
+use chunk::{
+    ChunkAgents, ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk,
+};
 use colony_core::signing::{KeyDirectory, SeededKeys};
 use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
 use timer_wheel::TimerWheel;
@@ -355,16 +357,22 @@ pub(crate) struct AgentSlot {
     pub(crate) timeout: u64,
     /// Datagrams this agent sent: the `seq` of its link decisions.
     pub(crate) sent: u32,
-    /// CPU speed in cycles per second; 0 = infinitely fast.
-    pub(crate) cycles_per_s: u64,
-    /// Until when the agent's CPU is busy, virtual ns.
-    pub(crate) busy_until: u64,
     /// Crashed: inputs are lost until it restarts.
     pub(crate) crashed: bool,
     /// Restarts so far (seeds the fresh state of a restart).
     pub(crate) restarts: u32,
     /// The uplink's Gilbert–Elliott state during a burst-loss fault.
     pub(crate) bursting: bool,
+}
+
+/// The CPU of an agent with a finite one (kept apart from [`AgentSlot`]:
+/// runs without a CPU model hold none, a million agents 16 bytes less each).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CpuSlot {
+    /// CPU speed in cycles per second; 0 = infinitely fast.
+    pub(crate) cycles_per_s: u64,
+    /// Until when the agent's CPU is busy, virtual ns.
+    pub(crate) busy_until: u64,
 }
 
 /// Progress of a run, for progress bars.
@@ -404,6 +412,8 @@ pub struct Engine {
     in_flight: InFlightQueue,
     /// Each chunk's timers.
     timer_wheels: Vec<TimerWheel>,
+    /// Each chunk's agents' CPUs (empty vectors without a CPU model).
+    cpu: Vec<Vec<CpuSlot>>,
     /// Joins and workload broadcasts, by window.
     commands: BTreeMap<u64, Vec<DueCommand>>,
     metrics: Metrics,
@@ -457,6 +467,9 @@ impl Engine {
         let mut timer_wheels: Vec<TimerWheel> = (0..n.div_ceil(CHUNK_AGENTS))
             .map(|_| TimerWheel::default())
             .collect();
+        // Per chunk: every agent's CPU, or nothing without a CPU model.
+        let mut cpu: Vec<Vec<CpuSlot>> =
+            (0..n.div_ceil(CHUNK_AGENTS)).map(|_| Vec::new()).collect();
         let keys = key_directory(&spec);
         for agent in 0..spec.agents {
             let mut node = new_node(spec.seed, &config, agent);
@@ -467,17 +480,21 @@ impl Engine {
                 timer_wheels[agent as usize / CHUNK_AGENTS].file([(agent, timeout / window_ns)]);
             }
             nodes.push(node);
-            let cycles_per_s = spec
-                .cpu
-                .iter()
-                .rev()
-                .find(|g| (g.first..g.end).contains(&agent))
-                .map_or(0, |g| g.cycles_per_s);
+            if !spec.cpu.is_empty() {
+                let cycles_per_s = spec
+                    .cpu
+                    .iter()
+                    .rev()
+                    .find(|g| (g.first..g.end).contains(&agent))
+                    .map_or(0, |g| g.cycles_per_s);
+                cpu[agent as usize / CHUNK_AGENTS].push(CpuSlot {
+                    cycles_per_s,
+                    busy_until: 0,
+                });
+            }
             slots.push(AgentSlot {
                 timeout,
                 sent: 0,
-                cycles_per_s,
-                busy_until: 0,
                 crashed: false,
                 restarts: 0,
                 bursting: false,
@@ -558,6 +575,7 @@ impl Engine {
             window_ns,
             in_flight: InFlightQueue::new(chunks),
             timer_wheels,
+            cpu,
             commands,
             metrics,
             observed: Vec::new(),
@@ -695,9 +713,10 @@ impl Engine {
             .par_chunks_mut(CHUNK_AGENTS)
             .zip(self.slots.par_chunks_mut(CHUNK_AGENTS))
             .zip(self.timer_wheels.par_iter_mut())
+            .zip(self.cpu.par_iter_mut())
             .zip(works.into_par_iter())
             .enumerate()
-            .map(|(c, (((nodes, slots), wheel), mut work))| {
+            .map(|(c, ((((nodes, slots), wheel), cpu), mut work))| {
                 let base = (c * CHUNK_AGENTS) as u32;
                 if wheel.next_window() == Some(k) {
                     // Entries go stale when a timeout moves; the slot is
@@ -710,7 +729,13 @@ impl Engine {
                 if work.is_empty() {
                     return None;
                 }
-                Some(run_chunk(&ctx, base, nodes, slots, wheel, arenas, work))
+                let agents = ChunkAgents {
+                    base,
+                    nodes,
+                    slots,
+                    cpu,
+                };
+                Some(run_chunk(&ctx, agents, wheel, arenas, work))
             })
             .collect()
     }
