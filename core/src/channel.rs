@@ -252,8 +252,11 @@ impl std::error::Error for SubscribeError {}
 pub struct SubscriptionTable {
     standard_bits: u8,
     /// Never `Some` of an empty vector, so that equal tables compare equal.
-    custom: Option<Box<Vec<(u32, Box<str>)>>>,
+    custom: Option<Box<CustomChannels>>,
 }
+
+/// Custom subscriptions as (hash, name), sorted by hash.
+type CustomChannels = Vec<(u32, Box<str>)>;
 
 impl Default for SubscriptionTable {
     /// The default subscriptions: every standard channel but `_debug`.
@@ -385,7 +388,7 @@ impl SubscriptionTable {
     /// Heap bytes held (for the per-agent memory budget).
     pub fn heap_bytes(&self) -> usize {
         self.custom.as_ref().map_or(0, |custom| {
-            size_of::<Vec<(u32, Box<str>)>>()
+            size_of::<CustomChannels>()
                 + custom.capacity() * core::mem::size_of::<(u32, Box<str>)>()
         }) + self
             .custom()
