@@ -25,6 +25,50 @@ pub(super) struct Held<A> {
     delivery: Delivery<A>,
 }
 
+/// Datagrams waiting for the next round's work budget, behind a pointer
+/// allocated by the first and freed with the last: most nodes never defer,
+/// and a million of them need not carry an empty vector inline.
+#[derive(Clone, Debug)]
+#[allow(clippy::box_collection)] // the point: 8 bytes inline instead of 24
+pub(crate) struct Backlog<A>(Option<Box<Vec<Deferred<A>>>>);
+
+impl<A> Default for Backlog<A> {
+    fn default() -> Self {
+        Backlog(None)
+    }
+}
+
+impl<A> Backlog<A> {
+    pub(crate) fn len(&self) -> usize {
+        self.items().len()
+    }
+
+    fn items(&self) -> &[Deferred<A>] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    fn push(&mut self, deferred: Deferred<A>) {
+        self.0.get_or_insert_with(Box::default).push(deferred);
+    }
+
+    fn remove(&mut self, i: usize) -> Deferred<A> {
+        let items = self.0.as_mut().expect("removing from a non-empty backlog");
+        let deferred = items.remove(i);
+        if items.is_empty() {
+            self.0 = None;
+        }
+        deferred
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |items| {
+            size_of::<Vec<Deferred<A>>>()
+                + items.capacity() * size_of::<Deferred<A>>()
+                + items.iter().map(|d| d.bytes.len()).sum::<usize>()
+        })
+    }
+}
+
 /// A datagram waiting for the next round's work budget.
 #[derive(Clone, Debug)]
 pub(crate) struct Deferred<A> {
@@ -157,10 +201,14 @@ impl<A: Address> Node<A> {
     /// (the newest among equals) is dropped.
     pub(super) fn defer(&mut self, now: Time, source: A, priority: Priority, bytes: &[u8]) {
         if self.backlog.len() >= usize::from(self.config.backlog_max) {
-            let worst = self.backlog.iter().map(|d| d.priority).max();
+            let worst = self.backlog.items().iter().map(|d| d.priority).max();
             match worst {
                 Some(worst) if worst > priority => {
-                    let victim = self.backlog.iter().rposition(|d| d.priority == worst);
+                    let victim = self
+                        .backlog
+                        .items()
+                        .iter()
+                        .rposition(|d| d.priority == worst);
                     self.backlog.remove(victim.expect("worst is present"));
                 }
                 _ => {
@@ -183,11 +231,12 @@ impl<A: Address> Node<A> {
     pub(super) fn drain_backlog(&mut self, now: Time) {
         let budget = self.config.work_per_round_max.get();
         while self.work_this_round < budget {
-            let Some(best) = self.backlog.iter().map(|d| d.priority).min() else {
+            let Some(best) = self.backlog.items().iter().map(|d| d.priority).min() else {
                 return;
             };
             let i = self
                 .backlog
+                .items()
                 .iter()
                 .position(|d| d.priority == best)
                 .expect("present");

@@ -292,12 +292,12 @@ pub enum Event<A> {
 
 /// One agent.
 ///
-/// Memory: `size_of::<Node<u32>>()` is 464 bytes (x86_64, Rust 1.95). At
+/// Memory: `size_of::<Node<u32>>()` is 448 bytes (x86_64, Rust 1.95). At
 /// [`Config::large_scale`], a node that received, delivered (Focused mode:
 /// held in the inbox) and forwarded one broadcast holds 288 more heap bytes
-/// by [`Node::heap_bytes`]: 752 bytes in all, under the 1 KiB goal (the
+/// by [`Node::heap_bytes`]: 736 bytes in all, under the 1 KiB goal (the
 /// `memory` test fails above it). Allocator overhead comes on top: the fast
-/// engine measures about 1 KiB of peak RSS per agent at a million agents.
+/// engine measures about 970 bytes of peak RSS per agent at a million agents.
 /// Membership, attention, request, signature and peer-score state is
 /// allocated only once used.
 pub struct Node<A: Address> {
@@ -319,7 +319,7 @@ pub struct Node<A: Address> {
     work_this_round: u16,
     sends_this_round: u16,
     /// Datagrams waiting for the next round's work budget.
-    backlog: Vec<attention::Deferred<A>>,
+    backlog: attention::Backlog<A>,
     membership: Option<Box<Membership<A>>>,
     attention: Option<Box<Attention<A>>>,
     outbox: Outbox<A>,
@@ -391,7 +391,7 @@ impl<A: Address> Node<A> {
             store: Vec::new(),
             work_this_round: 0,
             sends_this_round: 0,
-            backlog: Vec::new(),
+            backlog: attention::Backlog::default(),
             membership: None,
             attention: None,
             outbox: Outbox::default(),
@@ -526,8 +526,7 @@ impl<A: Address> Node<A> {
                 .as_ref()
                 .map_or(0, |a| size_of::<Attention<A>>() + a.heap_bytes())
             + self.outbox.heap_bytes()
-            + self.backlog.capacity() * size_of::<attention::Deferred<A>>()
-            + self.backlog.iter().map(|d| d.bytes.len()).sum::<usize>()
+            + self.backlog.heap_bytes()
             + self.events.capacity() * size_of::<Event<A>>()
             + self
                 .reputation

@@ -359,7 +359,7 @@ fn sort_unique_agents(agents: &mut Vec<u32>, base: u32) {
 /// target's few records into time order.
 fn sort_records(records: &mut Vec<InFlight>, base: u32) {
     if records.len() < RADIX_SORT_RECORDS_MIN {
-        insertion_sort_by(records, |r| (r.target, r.at));
+        insertion_sort_by(records, |r| (r.target, r.at()));
         return;
     }
     let mut scratch = Vec::with_capacity(records.len());
@@ -375,9 +375,9 @@ fn sort_records(records: &mut Vec<InFlight>, base: u32) {
         if i == records.len() || records[i].target != records[group_start].target {
             let group = &mut records[group_start..i];
             if group.len() > INSERTION_GROUP_MAX {
-                group.sort_by_key(|r| r.at);
+                group.sort_by_key(|r| r.at());
             } else {
-                insertion_sort_by(group, |r| r.at);
+                insertion_sort_by(group, |r| r.at());
             }
             group_start = i;
         }
@@ -474,7 +474,7 @@ fn run_agent(
 ) {
     let (mut ri, mut ci) = (0, 0);
     loop {
-        let t_record = records.get(ri).map_or(NO_TIMEOUT, |r| r.at);
+        let t_record = records.get(ri).map_or(NO_TIMEOUT, |r| r.at());
         let t_command = commands.get(ci).map_or(NO_TIMEOUT, |c| c.at);
         let t_timer = if slot.timeout < ctx.window_end {
             slot.timeout
@@ -728,15 +728,13 @@ fn emit(
         }
     }
     let mut send = |latency_ns: u64| {
-        out.sent.push(InFlight {
-            at: now + extra_ns + latency_ns,
+        out.sent.push(InFlight::new(
+            now + extra_ns + latency_ns,
             target,
-            source: agent,
-            seq,
-            start: start as u32,
-            len: len as u32,
-            arena: 0,
-        });
+            agent,
+            start as u32,
+            len as u32,
+        ));
     };
     match fate {
         Fate::Lost => {}
@@ -838,15 +836,11 @@ mod tests {
     fn records(n: usize, base: u32, seed: u64) -> Vec<InFlight> {
         let mut rng = Rng::for_agent(seed, 1, 2);
         (0..n)
-            .map(|i| InFlight {
+            .map(|i| {
                 // Few distinct times and targets: many ties to keep in order.
-                at: rng.next_u64() % 8,
-                target: base + (rng.next_u64() % CHUNK_AGENTS as u64) as u32,
-                source: i as u32,
-                seq: 0,
-                start: 0,
-                len: 0,
-                arena: 0,
+                let at = rng.next_u64() % 8;
+                let target = base + (rng.next_u64() % CHUNK_AGENTS as u64) as u32;
+                InFlight::new(at, target, i as u32, 0, 0)
             })
             .collect()
     }
@@ -862,7 +856,7 @@ mod tests {
         ] {
             let mut sorted = records(n, base, seed);
             let mut expected = sorted.clone();
-            expected.sort_by_key(|r| (r.target, r.at));
+            expected.sort_by_key(|r| (r.target, r.at()));
             sort_records(&mut sorted, base);
             assert_eq!(sorted, expected, "{n} records");
         }
@@ -876,7 +870,7 @@ mod tests {
             r.target = base + (i % 3) as u32 * 1000;
         }
         let mut expected = sorted.clone();
-        expected.sort_by_key(|r| (r.target, r.at));
+        expected.sort_by_key(|r| (r.target, r.at()));
         sort_records(&mut sorted, base);
         assert_eq!(sorted, expected);
     }

@@ -19,18 +19,18 @@ use rayon::prelude::*;
 
 use super::CHUNK_AGENTS;
 
-/// One datagram on its way.
+/// One datagram on its way: 28 bytes (a million agents keep about one each
+/// in flight, and the merge copies them twice).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct InFlight {
-    /// Delivery time, virtual nanoseconds.
-    pub(crate) at: u64,
+    /// Delivery time, virtual nanoseconds, as two halves: the record keeps
+    /// an alignment of 4.
+    at_high: u32,
+    at_low: u32,
     /// Receiving agent.
     pub(crate) target: u32,
     /// Sending agent.
     pub(crate) source: u32,
-    /// The sender's datagram counter: with `source`, unique per datagram
-    /// (a network duplicate repeats it, with identical bytes).
-    pub(crate) seq: u32,
     /// Offset of the bytes in the arena that holds them.
     pub(crate) start: u32,
     /// Length of the bytes.
@@ -38,6 +38,27 @@ pub(crate) struct InFlight {
     /// Index of that arena in the bucket's [`Bucket::arenas`] (zero until
     /// the datagram is filed into a bucket).
     pub(crate) arena: u32,
+}
+
+impl InFlight {
+    /// A datagram of `len` bytes at `start` in its source chunk's arena.
+    pub(crate) fn new(at: u64, target: u32, source: u32, start: u32, len: u32) -> Self {
+        InFlight {
+            at_high: (at >> 32) as u32,
+            at_low: at as u32,
+            target,
+            source,
+            start,
+            len,
+            arena: 0,
+        }
+    }
+
+    /// Delivery time, virtual nanoseconds.
+    #[inline]
+    pub(crate) fn at(&self) -> u64 {
+        (u64::from(self.at_high) << 32) | u64::from(self.at_low)
+    }
 }
 
 /// A source chunk's send bytes, shared by every bucket holding one of them.
@@ -88,8 +109,8 @@ impl SortedSends {
         let (mut first, mut last) = (u64::MAX, 0);
         let mut chunks = 0;
         for r in &records {
-            first = first.min(r.at / window_ns);
-            last = last.max(r.at / window_ns);
+            first = first.min(r.at() / window_ns);
+            last = last.max(r.at() / window_ns);
             chunks = chunks.max(chunk_of(r) + 1);
         }
         let mut groups = Vec::new();
@@ -105,7 +126,7 @@ impl SortedSends {
             keys <= (records.len() as u64 * COUNTING_KEYS_PER_RECORD_MAX).max(COUNTING_KEYS_MIN);
         let records = if counting {
             let key = |r: &InFlight| {
-                ((r.at / window_ns - first) * u64::from(chunks)) as usize + chunk_of(r) as usize
+                ((r.at() / window_ns - first) * u64::from(chunks)) as usize + chunk_of(r) as usize
             };
             let mut starts = vec![0usize; keys as usize + 1];
             for r in &records {
@@ -133,15 +154,15 @@ impl SortedSends {
             sorted
         } else {
             let mut records = records;
-            records.sort_by_key(|r| (r.at / window_ns, chunk_of(r)));
+            records.sort_by_key(|r| (r.at() / window_ns, chunk_of(r)));
             let mut begin = 0;
             for i in 1..=records.len() {
                 let same = |a: &InFlight, b: &InFlight| {
-                    a.at / window_ns == b.at / window_ns && chunk_of(a) == chunk_of(b)
+                    a.at() / window_ns == b.at() / window_ns && chunk_of(a) == chunk_of(b)
                 };
                 if i == records.len() || !same(&records[begin], &records[i]) {
                     groups.push(Group {
-                        window: records[begin].at / window_ns,
+                        window: records[begin].at() / window_ns,
                         chunk: chunk_of(&records[begin]),
                         records: begin..i,
                     });
@@ -263,22 +284,14 @@ mod tests {
     use super::*;
 
     fn send(at: u64, target: u32, seq: u32) -> InFlight {
-        InFlight {
-            at,
-            target,
-            source: 1,
-            seq,
-            start: seq,
-            len: 1,
-            arena: 0,
-        }
+        InFlight::new(at, target, 1, seq, 1)
     }
 
     /// Records by (window, destination chunk), stable: what both grouping
     /// paths must produce, and each group one contiguous run.
     fn check(records: Vec<InFlight>, window_ns: u64) {
         let mut expected = records.clone();
-        expected.sort_by_key(|r| (r.at / window_ns, r.target / CHUNK_AGENTS as u32));
+        expected.sort_by_key(|r| (r.at() / window_ns, r.target / CHUNK_AGENTS as u32));
         let bytes = vec![0; records.len()];
         let sorted = SortedSends::new(records, bytes, window_ns);
         assert_eq!(sorted.records, expected);
@@ -288,7 +301,7 @@ mod tests {
             covered = g.records.end;
             for r in &sorted.records[g.records.clone()] {
                 assert_eq!(
-                    (r.at / window_ns, r.target / CHUNK_AGENTS as u32),
+                    (r.at() / window_ns, r.target / CHUNK_AGENTS as u32),
                     (g.window, g.chunk)
                 );
             }
