@@ -306,14 +306,10 @@ pub(crate) fn run_chunk(
         // later one.
         let timeout = slots[local].timeout;
         if timeout != timeout_before && timeout != NO_TIMEOUT {
-            moved.push((step.agent, timeout));
+            moved.push((step.agent, timeout / ctx.window_ns));
         }
     }
-    wheel.file(
-        moved
-            .into_iter()
-            .map(|(agent, timeout)| (agent, timeout / ctx.window_ns)),
-    );
+    wheel.file(moved);
     out
 }
 
