@@ -60,27 +60,31 @@ impl<A: Address> Outbox<A> {
     /// Appends a datagram to `to` written by `write` (which appends to the
     /// vector it is given); returns its length.
     pub(crate) fn push(&mut self, to: A, write: impl FnOnce(&mut Vec<u8>)) -> usize {
-        let frame = self.bytes.len();
-        let body = frame + A::WIRE_LEN + LEN_BYTES;
-        self.bytes.resize(body, 0);
-        to.write_wire(&mut self.bytes[frame..]);
+        let body = self.open_frame(to);
         write(&mut self.bytes);
         let len = self.bytes.len() - body;
+        debug_assert!(len < BY_REFERENCE as usize, "a datagram is far shorter");
         self.bytes[body - LEN_BYTES..body].copy_from_slice(&(len as u32).to_le_bytes());
-        self.count += 1;
         len
     }
 
     /// Appends a push of the stored message with store key `key`, to be
     /// resolved when polled.
     pub(crate) fn push_stored(&mut self, to: A, key: u64) {
+        let body = self.open_frame(to);
+        self.bytes[body - LEN_BYTES..body].copy_from_slice(&BY_REFERENCE.to_le_bytes());
+        self.bytes.extend_from_slice(&key.to_le_bytes());
+    }
+
+    /// Appends a frame's destination and room for its length field;
+    /// returns where its body starts.
+    fn open_frame(&mut self, to: A) -> usize {
         let frame = self.bytes.len();
         let body = frame + A::WIRE_LEN + LEN_BYTES;
         self.bytes.resize(body, 0);
         to.write_wire(&mut self.bytes[frame..]);
-        self.bytes[body - LEN_BYTES..body].copy_from_slice(&BY_REFERENCE.to_le_bytes());
-        self.bytes.extend_from_slice(&key.to_le_bytes());
         self.count += 1;
+        body
     }
 
     /// The frame at `at`: its destination, contents and end.
