@@ -585,7 +585,7 @@ fn a_node_that_loses_half_its_neighbours_suspects_a_partition_and_recovers() {
 #[test]
 fn a_pull_reply_carries_at_most_two_messages_of_one_origin() {
     use colony_core::control::Control;
-    use colony_core::header::{CompactHeader, HEADER_LEN, HeaderFields};
+    use colony_core::header::CompactHeader;
     use colony_core::node::{Input, Node};
     use colony_core::rng::Rng;
     use std::sync::Arc;
@@ -619,23 +619,7 @@ fn a_pull_reply_carries_at_most_two_messages_of_one_origin() {
     }
     while node.poll_transmit(&mut buf).is_some() {}
     // Peer 1 pulls, knowing nothing.
-    let control = Control::<u32>::PullRequest { known: Vec::new() };
-    let mut payload = Vec::new();
-    control.encode(&mut payload);
-    let mut request = vec![0; HEADER_LEN + payload.len()];
-    CompactHeader::new(HeaderFields {
-        msg_type: control.msg_type(),
-        priority: Priority::Critical,
-        seq: 1,
-        from: AgentId::from_index(1),
-        channel_hash: 0,
-        timestamp_s: 0,
-        payload_len: payload.len() as u16,
-        flags: Flags::DIRECT,
-        hops_remaining: 0,
-    })
-    .encode_with_payload(&payload, &mut request)
-    .unwrap();
+    let request = driver::encode_control(1, &Control::PullRequest { known: Vec::new() });
     node.handle(
         now,
         Input::Datagram {

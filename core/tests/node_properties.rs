@@ -2,6 +2,8 @@
 //! control datagrams, timeouts and commands — never panics a node and never
 //! grows any of its structures past its bound.
 
+mod driver;
+
 use std::num::{NonZeroU8, NonZeroU16};
 use std::sync::Arc;
 use std::time::Duration;
@@ -235,25 +237,6 @@ fn encode_application(
     bytes
 }
 
-fn encode_control(seq: u16, control: &Control<u32>) -> Vec<u8> {
-    let mut payload = Vec::new();
-    control.encode(&mut payload);
-    let header = CompactHeader::new(HeaderFields {
-        msg_type: control.msg_type(),
-        priority: Priority::Critical,
-        seq,
-        from: AgentId::from_index(1),
-        channel_hash: 0,
-        timestamp_s: 0,
-        payload_len: payload.len() as u16,
-        flags: Flags::DIRECT,
-        hops_remaining: 0,
-    });
-    let mut bytes = vec![0; HEADER_LEN + payload.len()];
-    header.encode_with_payload(&payload, &mut bytes).unwrap();
-    bytes
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3_000))]
 
@@ -280,7 +263,7 @@ proptest! {
                     Input::Datagram { source: from, bytes: &input_bytes }
                 }
                 Step::Control { from, seq, control } => {
-                    input_bytes = encode_control(seq, &control);
+                    input_bytes = driver::encode_control(seq, &control);
                     Input::Datagram { source: from, bytes: &input_bytes }
                 }
                 Step::Advance { ms } => {

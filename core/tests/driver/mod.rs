@@ -9,11 +9,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use colony_core::AgentId;
 use colony_core::config::Config;
+use colony_core::control::Control;
+use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::node::{Command, CommandError, Event, Handled, Input, Node};
 use colony_core::rng::Rng;
 use colony_core::time::Time;
+use colony_core::{AgentId, Priority};
+
+/// A control datagram with sequence number `seq`, as agent 1 sends it.
+pub fn encode_control(seq: u16, control: &Control<u32>) -> Vec<u8> {
+    let mut payload = Vec::new();
+    control.encode(&mut payload);
+    let header = CompactHeader::new(HeaderFields {
+        msg_type: control.msg_type(),
+        priority: Priority::Critical,
+        seq,
+        from: AgentId::from_index(1),
+        channel_hash: 0,
+        timestamp_s: 0,
+        payload_len: payload.len() as u16,
+        flags: Flags::DIRECT,
+        hops_remaining: 0,
+    });
+    let mut bytes = vec![0; HEADER_LEN + payload.len()];
+    header.encode_with_payload(&payload, &mut bytes).unwrap();
+    bytes
+}
 
 /// Datagrams handled per `run_until` at most: a bound so a livelock fails the
 /// test instead of hanging it.
