@@ -4,6 +4,7 @@
 
 #![deny(unsafe_code)] // one exception: reading the TSC in `cycles.rs`
 
+pub mod bare_loop;
 pub mod cycles;
 pub mod hot_path;
 

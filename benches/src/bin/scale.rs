@@ -6,12 +6,18 @@
 //! ```
 //!
 //! Prints one line per run (wall time, events/s, trace hash, and the wall
-//! time of each engine phase) and the median.
+//! time of each engine phase) and the median. Each run is followed by the
+//! same spread in the bare loop ([`colony_benches::bare_loop`]), and the
+//! medians' ratio is printed: the engine's time in a unit that does not
+//! depend on how fast (or how loaded) the machine is that day.
 //! Peak RSS is the process's, so compare sizes in separate invocations.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use std::time::Instant;
+
+use colony_benches::bare_loop::bare_push;
 use colony_benches::scale_spec;
 use colony_sim::engine::Engine;
 
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
         }
     };
     let mut walls = Vec::with_capacity(runs);
+    let mut bare_walls = Vec::with_capacity(runs);
     for run in 0..runs {
         let mut engine = match Engine::new(scale_spec(agents, seed)) {
             Ok(engine) => engine,
@@ -79,12 +86,26 @@ fn main() -> ExitCode {
             phases.merge
         );
         walls.push(report.wall_seconds);
+        let started = Instant::now();
+        let bare = bare_push(agents, seed);
+        bare_walls.push(started.elapsed().as_secs_f64());
+        let _ = writeln!(
+            std::io::stdout(),
+            "  bare loop: {:.3} s, {} rounds, {} datagrams",
+            bare_walls[run],
+            bare.rounds,
+            bare.datagrams
+        );
     }
-    walls.sort_by(f64::total_cmp);
+    let median = |walls: &mut Vec<f64>| {
+        walls.sort_by(f64::total_cmp);
+        walls[walls.len() / 2]
+    };
+    let (engine_wall, bare_wall) = (median(&mut walls), median(&mut bare_walls));
     let _ = writeln!(
         std::io::stdout(),
-        "median wall {:.3} s over {runs} runs; peak RSS {:.1} MiB ({:.0} bytes per agent)",
-        walls[walls.len() / 2],
+        "median wall {engine_wall:.3} s over {runs} runs ({:.1}x the bare loop's {bare_wall:.3} s); peak RSS {:.1} MiB ({:.0} bytes per agent)",
+        engine_wall / bare_wall,
         colony_sim::peak_rss_bytes() as f64 / 1048576.0,
         colony_sim::peak_rss_bytes() as f64 / f64::from(agents)
     );
