@@ -274,8 +274,8 @@ impl Metrics {
             sum.datagrams_sent += s.datagrams_sent;
             sum.bytes_sent += s.bytes_sent;
             sum.delivered += s.delivered;
-            for (total, n) in sum.drops.iter_mut().zip(s.drops) {
-                *total += n;
+            for reason in DropReason::ALL {
+                sum.add_drops(*reason, s.drops_of(*reason));
             }
         }
         let round_ns = spec.reported_round_ns();

@@ -533,6 +533,7 @@ impl<A: Address> Node<A> {
                 .as_ref()
                 .map_or(0, |r| size_of::<Reputation<A>>() + r.heap_bytes())
             + self.security.as_ref().map_or(0, |_| size_of::<Security>())
+            + self.stats.heap_bytes()
     }
 
     // ---- the mutator ----

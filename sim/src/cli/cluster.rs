@@ -17,7 +17,7 @@ use clap::Args;
 use colony_core::channel::StandardChannel;
 use colony_core::config::Sampling;
 use colony_core::message::MessageId;
-use colony_core::node::NodeStats;
+use colony_core::node::{DropReason, NodeStats};
 use colony_core::priority::{Disposition, Priority};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin};
@@ -310,15 +310,13 @@ impl Collected {
                 delivered,
                 drops,
             } => {
-                let mut stats = NodeStats {
-                    datagrams_received,
-                    datagrams_sent,
-                    bytes_sent,
-                    delivered,
-                    ..NodeStats::default()
-                };
-                for (slot, n) in stats.drops.iter_mut().zip(drops) {
-                    *slot = n;
+                let mut stats = NodeStats::default();
+                stats.datagrams_received = datagrams_received;
+                stats.datagrams_sent = datagrams_sent;
+                stats.bytes_sent = bytes_sent;
+                stats.delivered = delivered;
+                for (reason, n) in DropReason::ALL.iter().zip(drops) {
+                    stats.add_drops(*reason, n);
                 }
                 self.stats.insert(agent, stats);
             }

@@ -458,6 +458,6 @@ fn stats_line(stats: &NodeStats) -> NodeLine {
         datagrams_sent: stats.datagrams_sent,
         bytes_sent: stats.bytes_sent,
         delivered: stats.delivered,
-        drops: stats.drops.to_vec(),
+        drops: stats.drops().to_vec(),
     }
 }

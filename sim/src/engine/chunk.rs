@@ -540,7 +540,7 @@ fn run_agent(
             // the behaviour of the sender (one copy of the counters).
             let drops_before = (!ctx.adversary.is_empty()
                 && !ctx.adversary.agents().contains(agent))
-            .then(|| node.stats().drops);
+            .then(|| node.stats().drops());
             let _ = node.handle(
                 time,
                 Input::Datagram {
@@ -553,7 +553,7 @@ fn run_agent(
                     .adversary
                     .behaviour(r.source, arrival)
                     .map_or(HONEST_SENDER, Behaviour::name);
-                for (reason, (after, before)) in node.stats().drops.iter().zip(before).enumerate() {
+                for (reason, (after, before)) in node.stats().drops().iter().zip(before).enumerate() {
                     if *after > before {
                         out.drops_by_sender.push((sender, reason, after - before));
                     }
