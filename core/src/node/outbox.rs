@@ -6,12 +6,12 @@
 //!
 //! A push of a stored message is framed by reference — the message's store
 //! key instead of its bytes — and resolved when polled: a gossip round
-//! copies nothing, and a node that only pushes keeps a 16-byte arena, not
-//! one the size of its messages. The node turns references into bytes
-//! before its store changes (see `Node::materialize_outbox`), so a host
-//! that polls late still gets exactly what was sent.
-
-use core::marker::PhantomData;
+//! copies nothing. A push by reference into an empty outbox (every round of
+//! fanout-1 gossip) is kept inline, outside the arena: such a node holds no
+//! arena at all, and its rounds touch no heap block of the outbox. The node
+//! turns references into bytes before its store changes (see
+//! `Node::materialize_outbox`), so a host that polls late still gets
+//! exactly what was sent.
 
 use crate::address::Address;
 
@@ -36,22 +36,28 @@ enum Frame<'a> {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox<A> {
+    /// The destination of the oldest datagram when it is a push by
+    /// reference queued into an empty outbox (older than every frame of the
+    /// arena), and its store key (kept apart: a tuple in the option would
+    /// cost a million agents 8 bytes each of padding).
+    first: Option<A>,
+    first_key: u64,
     /// Frames, oldest first.
     bytes: Vec<u8>,
     /// Offset of the oldest frame not yet polled.
     head: u32,
-    /// Frames not yet polled.
+    /// Frames of the arena not yet polled.
     count: u32,
-    _address: PhantomData<A>,
 }
 
 impl<A> Default for Outbox<A> {
     fn default() -> Self {
         Outbox {
+            first: None,
+            first_key: 0,
             bytes: Vec::new(),
             head: 0,
             count: 0,
-            _address: PhantomData,
         }
     }
 }
@@ -71,6 +77,10 @@ impl<A: Address> Outbox<A> {
     /// Appends a push of the stored message with store key `key`, to be
     /// resolved when polled.
     pub(crate) fn push_stored(&mut self, to: A, key: u64) {
+        if self.len() == 0 {
+            (self.first, self.first_key) = (Some(to), key);
+            return;
+        }
         let body = self.open_frame(to);
         self.bytes[body - LEN_BYTES..body].copy_from_slice(&BY_REFERENCE.to_le_bytes());
         self.bytes.extend_from_slice(&key.to_le_bytes());
@@ -118,6 +128,12 @@ impl<A: Address> Outbox<A> {
         out: &mut Vec<u8>,
         stored: impl Fn(u64) -> Option<&'s [u8]>,
     ) -> Option<A> {
+        if let Some(to) = self.first.take()
+            && let Some(bytes) = stored(self.first_key)
+        {
+            out.extend_from_slice(bytes);
+            return Some(to);
+        }
         loop {
             if self.count == 0 {
                 return None;
@@ -148,6 +164,9 @@ impl<A: Address> Outbox<A> {
 
     /// Whether a queued push refers to the store.
     pub(crate) fn has_references(&self) -> bool {
+        if self.first.is_some() {
+            return true;
+        }
         let mut at = self.head as usize;
         for _ in 0..self.count {
             let (_, frame, end) = self.frame(at);
@@ -163,6 +182,11 @@ impl<A: Address> Outbox<A> {
     /// its key (one whose message is gone is dropped).
     pub(crate) fn materialize<'s>(&mut self, stored: impl Fn(u64) -> Option<&'s [u8]>) {
         let mut rebuilt = Outbox::default();
+        if let Some(to) = self.first
+            && let Some(bytes) = stored(self.first_key)
+        {
+            rebuilt.push(to, |out| out.extend_from_slice(bytes));
+        }
         let mut at = self.head as usize;
         for _ in 0..self.count {
             let (to, frame, end) = self.frame(at);
@@ -183,12 +207,12 @@ impl<A: Address> Outbox<A> {
 
     /// Frees the arena of an empty outbox.
     pub(crate) fn release(&mut self) {
-        debug_assert_eq!(self.count, 0, "only an empty outbox is released");
+        debug_assert_eq!(self.len(), 0, "only an empty outbox is released");
         self.bytes = Vec::new();
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.count as usize
+        self.count as usize + usize::from(self.first.is_some())
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -243,6 +267,40 @@ mod tests {
         let mut out = Vec::new();
         while copy.pop(&mut out, |_| None).is_some() {}
         assert_eq!(out, b"asevenb");
+    }
+
+    #[test]
+    fn a_push_by_reference_into_an_empty_outbox_stays_first_and_needs_no_arena() {
+        let stored = |key: u64| match key {
+            7 => Some(&b"seven"[..]),
+            8 => Some(&b"eight"[..]),
+            _ => None,
+        };
+        let mut outbox = Outbox::<u32>::default();
+        outbox.push_stored(2, 7);
+        assert_eq!((outbox.len(), outbox.heap_bytes()), (1, 0));
+        assert!(outbox.has_references());
+        outbox.push(3, |out| out.extend_from_slice(b"c"));
+        outbox.push_stored(4, 8);
+        let mut copy = outbox.clone();
+        let mut out = Vec::new();
+        let mut order = Vec::new();
+        while let Some(to) = outbox.pop(&mut out, stored) {
+            order.push(to);
+        }
+        assert_eq!((order, out), (vec![2, 3, 4], b"sevenceight".to_vec()));
+        copy.materialize(stored);
+        assert!(!copy.has_references());
+        let mut out = Vec::new();
+        while copy.pop(&mut out, |_| None).is_some() {}
+        assert_eq!(out, b"sevenceight");
+        // A first push whose message is gone is skipped, not sent.
+        let mut gone = Outbox::<u32>::default();
+        gone.push_stored(5, 9);
+        gone.push(6, |out| out.extend_from_slice(b"f"));
+        let mut out = Vec::new();
+        assert_eq!(gone.pop(&mut out, stored), Some(6));
+        assert_eq!((gone.pop(&mut out, stored), out), (None, b"f".to_vec()));
     }
 
     #[test]
