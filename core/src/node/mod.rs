@@ -292,12 +292,12 @@ pub enum Event<A> {
 
 /// One agent.
 ///
-/// Memory: `size_of::<Node<u32>>()` is 344 bytes (x86_64, Rust 1.95). At
+/// Memory: `size_of::<Node<u32>>()` is 360 bytes (x86_64, Rust 1.95). At
 /// [`Config::large_scale`], a node that received, delivered (Focused mode:
-/// held in the inbox) and forwarded one broadcast holds 288 more heap bytes
+/// held in the inbox) and forwarded one broadcast holds 272 more heap bytes
 /// by [`Node::heap_bytes`]: 632 bytes in all, under the 1 KiB goal (the
 /// `memory` test fails above it). Allocator overhead and the datagrams in
-/// flight come on top: the fast engine measures about 880 bytes of peak RSS
+/// flight come on top: the fast engine measures about 860 bytes of peak RSS
 /// per agent at a million agents. Membership, attention, request, signature,
 /// peer-score and rare drop-counter state is allocated only once used.
 pub struct Node<A: Address> {
