@@ -262,8 +262,14 @@ pub(crate) fn run_chunk(
     sort_unique_agents(&mut work.timers, base);
     work.commands.sort_unstable();
     let plan = plan_agents(&work);
+    // A timer (a gossip round) or a command sends about one datagram; a
+    // received datagram mostly none. Reserving that much up front saves
+    // regrowing — and copying — the send buffers while the window fills them.
+    let sends_expected = work.timers.len() + work.commands.len() + work.records.len() / 8;
     let mut out = ChunkOutput {
         chunk: base / CHUNK_AGENTS as u32,
+        sent: Vec::with_capacity(sends_expected),
+        bytes: Vec::with_capacity(sends_expected * DATAGRAM_BYTES_TYPICAL),
         ..ChunkOutput::default()
     };
     let mut moved = Vec::with_capacity(plan.len());
@@ -312,6 +318,9 @@ pub(crate) fn run_chunk(
     wheel.file(moved);
     out
 }
+
+/// Bytes of a typical datagram: a 32-byte header and a short payload.
+const DATAGRAM_BYTES_TYPICAL: usize = 64;
 
 /// Records below which an insertion sort beats the radix passes.
 const RADIX_SORT_RECORDS_MIN: usize = 32;
