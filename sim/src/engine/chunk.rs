@@ -283,13 +283,20 @@ pub(crate) fn run_chunk(
             crate::prefetch::prefetch(&nodes[(ahead.agent - base) as usize]);
             crate::prefetch::prefetch(&slots[(ahead.agent - base) as usize]);
         }
-        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD) {
+        // Only a round or a command reads the store: a received duplicate
+        // (most datagrams) never does, and a pointer chase into a block it
+        // will not touch costs a miss of its own.
+        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD)
+            && ahead.reads_store
+        {
             crate::prefetch::prefetch_line(nodes[(ahead.agent - base) as usize].store_hint());
         }
         if let Some(ahead) = plan.get(i + PREFETCH_AHEAD) {
-            crate::prefetch::prefetch_line(
-                nodes[(ahead.agent - base) as usize].newest_message_hint(),
-            );
+            if ahead.reads_store {
+                crate::prefetch::prefetch_line(
+                    nodes[(ahead.agent - base) as usize].newest_message_hint(),
+                );
+            }
             // The datagrams it receives, in their senders' arenas.
             for record in &work.records[ahead.records.clone()] {
                 crate::prefetch::prefetch_line(bytes_of(arenas, record).as_ptr());
@@ -431,6 +438,8 @@ struct AgentStep {
     agent: u32,
     records: std::ops::Range<usize>,
     commands: std::ops::Range<usize>,
+    /// A timer or a command is due: the agent will read its store.
+    reads_store: bool,
 }
 
 /// The agents with work, in id order, with their input ranges.
@@ -453,13 +462,13 @@ fn plan_agents(work: &ChunkWork) -> Vec<AgentStep> {
         while ci < commands.len() && commands[ci].agent == agent {
             ci += 1;
         }
-        if timers.get(ti) == Some(&agent) {
-            ti += 1;
-        }
+        let timer = timers.get(ti) == Some(&agent);
+        ti += usize::from(timer);
         plan.push(AgentStep {
             agent,
             records: r_start..ri,
             commands: c_start..ci,
+            reads_store: timer || ci > c_start,
         });
     }
     plan
