@@ -13,7 +13,7 @@ test:
 bench:
     cargo bench -p colony-benches
 
-# The engine scale benchmark (1M agents).
+# The engine scale benchmark (1M agents; threads may be a list: "1,2").
 scale agents="1000000" threads="2" runs="3":
     cargo run --release -p colony-benches --bin scale -- --agents {{agents}} --threads {{threads}} --runs {{runs}}
 

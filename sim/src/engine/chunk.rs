@@ -571,7 +571,8 @@ fn run_agent(
                     .adversary
                     .behaviour(r.source, arrival)
                     .map_or(HONEST_SENDER, Behaviour::name);
-                for (reason, (after, before)) in node.stats().drops().iter().zip(before).enumerate() {
+                for (reason, (after, before)) in node.stats().drops().iter().zip(before).enumerate()
+                {
                     if *after > before {
                         out.drops_by_sender.push((sender, reason, after - before));
                     }
