@@ -255,18 +255,27 @@ mod tests {
         outbox.push_stored(3, 9); // its message is gone: dropped
         outbox.push(4, |out| out.extend_from_slice(b"b"));
         assert!(outbox.has_references());
+        let (order, sent) = sent_then_materialized(outbox, stored);
+        assert_eq!((order, sent), (vec![1, 2, 4], b"asevenb".to_vec()));
+    }
+
+    /// What `outbox` sends (destinations and bytes), checked against what
+    /// a copy sends once its references are materialized.
+    fn sent_then_materialized<'s>(
+        mut outbox: Outbox<u32>,
+        stored: impl Fn(u64) -> Option<&'s [u8]> + Copy,
+    ) -> (Vec<u32>, Vec<u8>) {
         let mut copy = outbox.clone();
-        let mut out = Vec::new();
-        let mut order = Vec::new();
-        while let Some(to) = outbox.pop(&mut out, stored) {
+        let (mut order, mut sent) = (Vec::new(), Vec::new());
+        while let Some(to) = outbox.pop(&mut sent, stored) {
             order.push(to);
         }
-        assert_eq!((order, out), (vec![1, 2, 4], b"asevenb".to_vec()));
         copy.materialize(stored);
         assert!(!copy.has_references());
-        let mut out = Vec::new();
-        while copy.pop(&mut out, |_| None).is_some() {}
-        assert_eq!(out, b"asevenb");
+        let mut materialized = Vec::new();
+        while copy.pop(&mut materialized, |_| None).is_some() {}
+        assert_eq!(materialized, sent);
+        (order, sent)
     }
 
     #[test]
@@ -282,18 +291,8 @@ mod tests {
         assert!(outbox.has_references());
         outbox.push(3, |out| out.extend_from_slice(b"c"));
         outbox.push_stored(4, 8);
-        let mut copy = outbox.clone();
-        let mut out = Vec::new();
-        let mut order = Vec::new();
-        while let Some(to) = outbox.pop(&mut out, stored) {
-            order.push(to);
-        }
-        assert_eq!((order, out), (vec![2, 3, 4], b"sevenceight".to_vec()));
-        copy.materialize(stored);
-        assert!(!copy.has_references());
-        let mut out = Vec::new();
-        while copy.pop(&mut out, |_| None).is_some() {}
-        assert_eq!(out, b"sevenceight");
+        let (order, sent) = sent_then_materialized(outbox, stored);
+        assert_eq!((order, sent), (vec![2, 3, 4], b"sevenceight".to_vec()));
         // A first push whose message is gone is skipped, not sent.
         let mut gone = Outbox::<u32>::default();
         gone.push_stored(5, 9);
