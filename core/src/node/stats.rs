@@ -154,13 +154,8 @@ mod tests {
         }
         let drops = stats.drops();
         for (i, reason) in DropReason::ALL.iter().enumerate() {
-            let expected = i as u64
-                + 10
-                + if *reason == DropReason::Duplicate {
-                    3
-                } else {
-                    0
-                };
+            let earlier = 3 * u64::from(*reason == DropReason::Duplicate);
+            let expected = i as u64 + 10 + earlier;
             assert_eq!(stats.drops_of(*reason), expected, "{reason:?}");
             assert_eq!(drops[i], expected, "{reason:?}");
         }
