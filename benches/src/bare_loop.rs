@@ -15,9 +15,12 @@ use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::rng::Rng;
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
 
+use crate::{SCALE_LATENCY_MS_MAX, SCALE_LATENCY_MS_MIN};
+
 /// One-way latency bounds of the scale benchmark, nanoseconds.
-const LATENCY_NS_MIN: u64 = 1_000_000;
-const LATENCY_NS_MAX: u64 = 5_000_000;
+const LATENCY_NS_MIN: u64 = SCALE_LATENCY_MS_MIN * NS_PER_MS;
+const LATENCY_NS_MAX: u64 = SCALE_LATENCY_MS_MAX * NS_PER_MS;
+const NS_PER_MS: u64 = 1_000_000;
 
 /// Rounds after which a spread that has not finished is abandoned: push
 /// gossip informs everyone in about log2(n) + ln(n) rounds, under 40 for a

@@ -85,6 +85,13 @@ pub fn signed_fixture(keys_seed: u64, from: u64, signer: u64) -> Vec<u8> {
     bytes
 }
 
+/// Smallest one-way latency of the scale benchmark (uniform up to
+/// [`SCALE_LATENCY_MS_MAX`]), shared with the bare loop it is compared
+/// against.
+pub const SCALE_LATENCY_MS_MIN: u64 = 1;
+/// Largest one-way latency of the scale benchmark.
+pub const SCALE_LATENCY_MS_MAX: u64 = 5;
+
 /// The engine issue's benchmark run: `agents` agents, `uniform` sampling,
 /// push with fanout 1, one-way latency uniform in 1–5 ms, one broadcast from
 /// agent 0 at time zero, stopping at full coverage (or one virtual minute).
@@ -97,10 +104,10 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
         node: Config::large_scale(population),
         network: NetworkModel {
             latency: Latency::Uniform {
-                min: Duration::from_millis(1),
-                max: Duration::from_millis(5),
+                min: Duration::from_millis(SCALE_LATENCY_MS_MIN),
+                max: Duration::from_millis(SCALE_LATENCY_MS_MAX),
             },
-            ..NetworkModel::constant(Duration::from_millis(1))
+            ..NetworkModel::constant(Duration::from_millis(SCALE_LATENCY_MS_MIN))
         },
         workload: vec![Broadcast {
             at_ns: 0,

@@ -25,7 +25,7 @@ struct Path {
     collect: &'static [&'static str],
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Unit {
     /// One received datagram: the work given is the datagrams fed.
     Datagram,
