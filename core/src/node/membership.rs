@@ -10,6 +10,7 @@ use super::gossip::Missing;
 use super::timers::{MemberTimer, MemberTimers};
 use super::{Event, Node, PeerChange};
 use crate::address::Address;
+use crate::config::Sampling;
 use crate::control::{Control, MemberState};
 use crate::id_set::IdSet;
 use crate::message::MessageId;
@@ -55,6 +56,17 @@ struct Suspect<A> {
     incarnation: u32,
     deadline: Time,
 }
+
+/// A node with a full active view replaces one neighbour with a random
+/// passive peer at one shuffle in this many (once a minute on average at
+/// 10 s shuffles). HyParView never changes a full view without a failure,
+/// so a group of agents whose links all point at each other (left by the
+/// evictions of a burst of joins, or by a partition) stays an island for
+/// good, full views and all; passive views keep some outsiders, and this
+/// slow renewal, like X-BOT's periodic optimisation of the same views,
+/// bounds how long such an island lasts. Rarer would heal islands more
+/// slowly; more often would churn PlumTree's tree for little gain.
+const ACTIVE_RENEWAL_ONE_IN: usize = 6;
 
 /// Join contacts a node keeps for rejoining: the first few are enough
 /// (any one that answers admits it again).
@@ -209,6 +221,18 @@ impl<A: Address> Node<A> {
         if joiner == self.addr {
             return;
         }
+        // A contact with no neighbour is not in the overlay (its own join
+        // was lost or its links were all evicted): admitting the joiner here
+        // would start an island that later joins grow. It passes the join
+        // on to a passive peer instead, as a walk of full length.
+        if self.active_view().is_empty() && !self.passive_view().is_empty() {
+            let i = self.rng.index(self.passive_view().len());
+            let peer = self.passive_view()[i];
+            let ttl = self.config.active_walk_len;
+            self.add_passive(joiner);
+            self.send_control(peer, &Control::ForwardJoin { joiner, ttl });
+            return;
+        }
         self.add_active(joiner);
         self.send_control(joiner, &Control::NeighborReply { accepted: true });
         let ttl = self.config.active_walk_len;
@@ -321,6 +345,7 @@ impl<A: Address> Node<A> {
             peer,
             change: PeerChange::Up,
         });
+        self.announce_stored(peer);
     }
 
     fn remove_active(&mut self, peer: A) -> bool {
@@ -406,6 +431,7 @@ impl<A: Address> Node<A> {
     }
 
     pub(super) fn on_shuffle_timer(&mut self) {
+        self.renew_active_view();
         let Some(target) = self.random_active_except(&[]) else {
             return;
         };
@@ -422,6 +448,25 @@ impl<A: Address> Node<A> {
                 origin: self.addr,
                 ttl,
                 peers,
+            },
+        );
+    }
+
+    /// Now and then, asks a random passive peer to become a neighbour with
+    /// high priority although the active view is full: the peer accepts,
+    /// and this node drops a random neighbour for it when the reply comes
+    /// (see [`ACTIVE_RENEWAL_ONE_IN`]).
+    fn renew_active_view(&mut self) {
+        let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
+        if !full || self.passive_view().is_empty() || self.rng.index(ACTIVE_RENEWAL_ONE_IN) != 0 {
+            return;
+        }
+        let i = self.rng.index(self.passive_view().len());
+        let candidate = self.passive_view()[i];
+        self.send_control(
+            candidate,
+            &Control::Neighbor {
+                high_priority: true,
             },
         );
     }
@@ -470,11 +515,11 @@ impl<A: Address> Node<A> {
         if m.active.is_empty() {
             return;
         }
+        // Suspects are probed too: an ack before the suspicion times out
+        // clears it here (a refutation this node missed must not kill a
+        // live neighbour).
         let target = m.active[m.probe_cursor % m.active.len()];
         m.probe_cursor = m.probe_cursor.wrapping_add(1);
-        if m.suspects.iter().any(|s| s.member == target) {
-            return; // already suspected: its fate is the suspicion timer's
-        }
         let seq = self.next_seq();
         self.membership_state().probe = Some(Probe {
             target,
@@ -520,6 +565,26 @@ impl<A: Address> Node<A> {
             member: self.addr,
         };
         self.send_control(source, &ack);
+        // A direct probe comes from a node that holds this one in its active
+        // view, and HyParView's links are symmetric. When this node does not
+        // hold the prober, the link is half-open (a DISCONNECT that overtook
+        // the NEIGHBOR reply which opened it, or a death confirmed here that
+        // the prober survived): the prober would count on a neighbour that
+        // sends it nothing. With a free slot, this node closes the link by
+        // taking the prober on; with a full view it tells the prober, which
+        // moves this node to its passive view and fills the slot with a real
+        // neighbour.
+        if relay.is_none()
+            && self.config.sampling == Sampling::Views
+            && !self.active_view().contains(&source)
+        {
+            let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
+            if full {
+                self.send_control(source, &Control::Disconnect);
+            } else {
+                self.add_active(source);
+            }
+        }
     }
 
     pub(super) fn on_ping_req(&mut self, source: A, seq: u16, target: A) {
@@ -551,6 +616,15 @@ impl<A: Address> Node<A> {
             && probe.target == member
         {
             probe.acked = true;
+            let before = m.suspects.len();
+            m.suspects.retain(|s| s.member != member);
+            if m.suspects.len() != before {
+                self.events.push_back(Event::Peer {
+                    peer: member,
+                    change: PeerChange::Alive,
+                });
+                self.arm_suspicion_timer();
+            }
         }
     }
 
@@ -710,11 +784,18 @@ impl<A: Address> Node<A> {
             incarnation,
             state,
         };
+        // A rumour about an incarnation older than one this node heard
+        // refuted is stale: acting on it would kill a live agent.
+        let stale = incarnation < self.membership_state().known_incarnation(member);
+        if stale && state != MemberState::Alive {
+            return;
+        }
         match state {
             MemberState::Suspect => {
-                let known =
-                    self.active_view().contains(&member) || self.passive_view().contains(&member);
-                if known {
+                // Only a neighbour probes the suspect, so only a neighbour
+                // can see it answer: a node that knows it from its passive
+                // view alone would confirm a death it cannot check.
+                if self.active_view().contains(&member) {
                     self.suspect(now, member, Some(incarnation));
                 }
                 if hops > 0 {

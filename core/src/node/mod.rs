@@ -483,6 +483,12 @@ impl<A: Address> Node<A> {
         self.store.len()
     }
 
+    /// Whether message `id` is in the duplicate filter: this node received
+    /// (or originated) it and has not forgotten it since.
+    pub fn has_seen(&self, id: &MessageId) -> bool {
+        self.seen.contains(self.key_of(id))
+    }
+
     /// Ids remembered for duplicate suppression.
     pub fn seen_len(&self) -> usize {
         self.seen.len()

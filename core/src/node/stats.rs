@@ -57,6 +57,9 @@ drop_reasons! {
     Unsubscribed => "unsubscribed",
     /// The gossip store was full and its oldest message was dropped.
     StoreEvicted => "store_evicted",
+    /// PlumTree: an announced message never came after every GRAFT/IWANT
+    /// attempt; the node stopped asking for it.
+    RepairAbandoned => "repair_abandoned",
 }
 
 /// Number of drop reasons.

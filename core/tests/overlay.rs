@@ -1,0 +1,231 @@
+//! The HyParView overlay and PlumTree's repair under the faults that lost
+//! deliveries on a calm or lossy network: half-open links, links formed
+//! after a message passed, a lost IWANT, joins through an isolated contact,
+//! a neighbour that misses a refutation. Each test fails without its fix.
+
+mod driver;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use colony_core::Priority;
+use colony_core::channel::StandardChannel;
+use colony_core::config::{Config, Strategy};
+use colony_core::control::Control;
+use colony_core::header::CompactHeader;
+use colony_core::message::MessageId;
+use colony_core::node::{Command, Event, Handled, PeerChange};
+use colony_core::payload::Payload;
+use driver::{Net, encode_control};
+use zerocopy::FromBytes;
+
+fn plumtree() -> Config {
+    Config {
+        strategy: Strategy::Plumtree {
+            repair_after: Duration::from_millis(300),
+        },
+        ..Config::default()
+    }
+}
+
+/// The control messages every node sent, as (from, to, control), recorded
+/// by the driver's filter (which passes everything but what `drop` refuses).
+type Sent = Rc<RefCell<Vec<(u32, u32, Control<u32>)>>>;
+
+fn record(net: &mut Net, drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static) -> Sent {
+    let sent: Sent = Rc::default();
+    let log = Rc::clone(&sent);
+    net.filter = Some(Box::new(move |from, to, bytes, _now| {
+        let Ok((header, rest)) = CompactHeader::ref_from_prefix(bytes) else {
+            return true;
+        };
+        let Some(msg_type) = header.msg_type() else {
+            return true;
+        };
+        let len = usize::from(header.payload_len());
+        let Some(control) = rest
+            .get(..len)
+            .and_then(|payload| Control::<u32>::decode(msg_type, payload))
+        else {
+            return true;
+        };
+        let pass = !drop(from, to, &control);
+        log.borrow_mut().push((from, to, control));
+        pass
+    }));
+    sent
+}
+
+fn broadcast(net: &mut Net, from: u32) -> MessageId {
+    let command = Command::Broadcast {
+        channel_hash: StandardChannel::Suggestions.hash(),
+        priority: Priority::Normal,
+        payload: Payload::App(b"overlay".to_vec()),
+    };
+    match net.command(from, command).unwrap() {
+        Handled::Sent(id) => id,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn delivered(net: &Net, node: u32, id: MessageId) -> bool {
+    net.events[node as usize]
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Delivered(d) if d.id == id))
+}
+
+/// A NEIGHBOR reply overtaken by the DISCONNECT sent after it leaves the
+/// requester holding a peer that does not hold it: the peer sends it
+/// nothing. The requester's next probe of that peer must close the link.
+#[test]
+fn a_half_open_link_is_closed_by_the_next_probe() {
+    let mut net = Net::new(40, plumtree(), 1);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(3));
+    // A stranger with a full view: it has no reason to take node 7 on.
+    let stranger = (1..40)
+        .find(|p| {
+            *p != 7
+                && !net.nodes[7].active_view().contains(p)
+                && net.nodes[*p as usize].active_view().len() == 5
+        })
+        .expect("node 7 has a non-neighbour with a full view");
+    // The reply arrives with nothing before it: node 7 now holds a peer
+    // that never accepted it.
+    net.inject(
+        stranger,
+        7,
+        &encode_control(1, &Control::NeighborReply { accepted: true }),
+    );
+    assert!(net.nodes[7].active_view().contains(&stranger));
+    assert!(!net.nodes[stranger as usize].active_view().contains(&7));
+    net.run_for(Duration::from_secs(8));
+    let holds = net.nodes[7].active_view().contains(&stranger);
+    let held = net.nodes[stranger as usize].active_view().contains(&7);
+    assert_eq!(holds, held, "the link is symmetric again (or gone)");
+}
+
+/// The tree carries what is broadcast after a link forms: an agent that
+/// joins after a message passed must still be told of it and repair it.
+#[test]
+fn an_agent_that_joins_after_a_broadcast_still_delivers_it() {
+    let mut net = Net::new(12, plumtree(), 2);
+    for i in 1..11 {
+        net.command(i, Command::Join { contacts: vec![0] }).unwrap();
+        net.run_for(Duration::from_millis(50));
+    }
+    net.run_for(Duration::from_secs(2));
+    let id = broadcast(&mut net, 3);
+    net.run_for(Duration::from_secs(2));
+    assert!((1..11).filter(|i| *i != 3).all(|i| delivered(&net, i, id)));
+    net.command(11, Command::Join { contacts: vec![5] })
+        .unwrap();
+    net.run_for(Duration::from_secs(3));
+    assert!(delivered(&net, 11, id), "the late joiner got the broadcast");
+}
+
+/// PlumTree's repair asks the announcers in turn until the message comes:
+/// a lost IWANT (or a lost reply) must not lose the message.
+#[test]
+fn a_lost_iwant_is_retried_with_the_next_announcer() {
+    let mut net = Net::new(16, plumtree(), 3);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    // Node 9's first IWANT is lost; every other message passes.
+    let first_iwant_lost = Rc::new(RefCell::new(false));
+    let flag = Rc::clone(&first_iwant_lost);
+    let sent = record(&mut net, move |from, _to, control| {
+        let first = from == 9 && matches!(control, Control::IWant { .. }) && !*flag.borrow();
+        if first {
+            *flag.borrow_mut() = true;
+        }
+        first
+    });
+    // Make every neighbour of 9 lazy towards it: they announce, 9 repairs.
+    let neighbours: Vec<u32> = net.nodes[9].active_view().to_vec();
+    for n in &neighbours {
+        net.inject(9, *n, &encode_control(2, &Control::Prune));
+    }
+    let id = broadcast(&mut net, 2);
+    net.run_for(Duration::from_secs(5));
+    assert!(*first_iwant_lost.borrow(), "an IWANT was sent and lost");
+    let iwants = sent
+        .borrow()
+        .iter()
+        .filter(|(from, _, c)| *from == 9 && matches!(c, Control::IWant { .. }))
+        .count();
+    assert!(iwants >= 2, "node 9 asked again ({iwants} IWANTs)");
+    assert!(delivered(&net, 9, id), "node 9 repaired the message");
+}
+
+/// A contact with no neighbour is outside the overlay: it passes a join on
+/// to its passive view instead of admitting the joiner into an island of
+/// two, which later joins through either of them would grow.
+#[test]
+fn an_isolated_contact_passes_a_join_on() {
+    let mut net = Net::new(10, plumtree(), 4);
+    for i in 1..8 {
+        net.command(i, Command::Join { contacts: vec![0] }).unwrap();
+        net.run_for(Duration::from_millis(50));
+    }
+    net.run_for(Duration::from_secs(2));
+    // Node 8 never joined; it knows node 2 from a shuffle, and node 9
+    // joins through it before it found a neighbour.
+    net.inject(
+        2,
+        8,
+        &encode_control(3, &Control::ShuffleReply { peers: vec![2] }),
+    );
+    net.inject(9, 8, &encode_control(4, &Control::Join));
+    assert!(
+        !net.nodes[8].active_view().contains(&9),
+        "the isolated contact admitted the joiner"
+    );
+    net.run_for(Duration::from_secs(1));
+    assert!(
+        net.nodes[9].active_view().iter().any(|p| *p < 8),
+        "the joiner reached the overlay: {:?}",
+        net.nodes[9].active_view()
+    );
+}
+
+/// A neighbour that misses the suspect's refutation (lost on the way) must
+/// not confirm the death of an agent that still answers its probes.
+#[test]
+fn a_suspect_that_answers_a_probe_is_not_confirmed_dead() {
+    let mut config = plumtree();
+    config.strategy = Strategy::PushPull {
+        fanout: std::num::NonZeroU8::new(2).unwrap(),
+    };
+    let mut net = Net::new(10, config, 5);
+    net.join_all_through_zero();
+    net.run_for(Duration::from_secs(5));
+    let suspect = net.nodes[1].active_view()[0];
+    // Node 1 hears a suspicion of its neighbour, and every refutation
+    // (an Alive update) is lost.
+    let _sent = record(&mut net, |_from, _to, control| {
+        matches!(
+            control,
+            Control::MemberUpdate {
+                state: colony_core::control::MemberState::Alive,
+                ..
+            }
+        )
+    });
+    let rumour = Control::MemberUpdate {
+        member: suspect,
+        incarnation: 0,
+        state: colony_core::control::MemberState::Suspect,
+    };
+    let bytes = encode_control(4, &rumour);
+    let witness = (0..10)
+        .find(|w| *w != 1 && *w != suspect)
+        .expect("a third node");
+    net.inject(witness, 1, &bytes);
+    net.run_for(Duration::from_secs(15));
+    let failed = net.events[1].iter().any(
+        |(_, e)| matches!(e, Event::Peer { peer, change: PeerChange::Failed } if *peer == suspect),
+    );
+    assert!(!failed, "node 1 confirmed the death of live node {suspect}");
+}
