@@ -67,6 +67,64 @@ pub struct MessageReport {
     pub last_delivery_hop: u8,
     /// Coverage over time (a bounded number of points).
     pub curve: Vec<CoveragePoint>,
+    /// Who did not deliver it, and what the run knows of why (null at full
+    /// coverage, or where the host does not track deliveries per agent).
+    #[serde(default)]
+    pub missed: Option<MissedDeliveries>,
+}
+
+/// Agents listed per missed broadcast: enough to find a pattern, small
+/// enough that a report with a broken overlay stays readable.
+pub const MISSED_LISTED_MAX: usize = 100;
+
+/// The eligible agents that never delivered a broadcast.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissedDeliveries {
+    /// How many missed it.
+    pub count: u64,
+    /// The first [`MISSED_LISTED_MAX`] of them, by agent id.
+    pub agents: Vec<MissedAgent>,
+}
+
+/// One agent that missed a broadcast, as the run left it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissedAgent {
+    /// The agent.
+    pub agent: u32,
+    /// Its active view's size at the end (partial views only).
+    pub active_view: u32,
+    /// It was told of the message (IHAVE) and was still asking for it.
+    pub awaiting_repair: bool,
+    /// Active neighbours crashed at the end.
+    pub crashed_neighbours: u32,
+    /// Active neighbours that are Byzantine.
+    pub byzantine_neighbours: u32,
+    /// Agents holding it in their active view (0: no one sends to it).
+    pub held_by: u32,
+}
+
+/// The active-view graph at the end of a run (partial views only):
+/// computed over live agents, with a union-find over the active links.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverlayReport {
+    /// Live agents counted.
+    pub agents: u64,
+    /// Smallest active view.
+    pub degree_min: u32,
+    /// Median active view.
+    pub degree_p50: u32,
+    /// Largest active view.
+    pub degree_max: u32,
+    /// Share of live agents with an empty active view.
+    pub isolated_share: f64,
+    /// Share of active links whose other end does not hold the link back.
+    pub asymmetric_link_share: f64,
+    /// Connected components of the active graph (links taken both ways).
+    pub components: u64,
+    /// Agents in the largest component.
+    pub largest_component: u64,
+    /// Mean passive-view size over the configured maximum.
+    pub passive_fill: f64,
 }
 
 /// Run-wide counters.
@@ -228,6 +286,9 @@ pub struct RunReport {
     /// from it.
     #[serde(default)]
     pub faults: Vec<FaultReport>,
+    /// The overlay at the end of the run (null without partial views).
+    #[serde(default)]
+    pub overlay: Option<OverlayReport>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

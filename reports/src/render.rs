@@ -128,7 +128,57 @@ pub fn render_summary(report: &RunReport) -> String {
         let drops: Vec<String> = drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  from {sender} agents: {}", drops.join(", "));
     }
+    if let Some(o) = &report.overlay {
+        let _ = writeln!(
+            out,
+            "overlay: active degree min {} p50 {} max {}, isolated {:.4}, half-open links {:.4}, {} component(s) (largest {} of {}), passive fill {:.2}",
+            o.degree_min,
+            o.degree_p50,
+            o.degree_max,
+            o.isolated_share,
+            o.asymmetric_link_share,
+            o.components,
+            o.largest_component,
+            o.agents,
+            o.passive_fill
+        );
+    }
+    render_missed(&mut out, report);
     out
+}
+
+/// Missed agents shown per broadcast in the summary (report.json lists more).
+const MISSED_SHOWN_MAX: usize = 5;
+
+/// The "why" section: who missed each broadcast below full coverage and
+/// what the run knows of them.
+fn render_missed(out: &mut String, report: &RunReport) {
+    for m in &report.messages {
+        let Some(missed) = &m.missed else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "why broadcast {} missed {} agent(s):",
+            m.index, missed.count
+        );
+        for a in missed.agents.iter().take(MISSED_SHOWN_MAX) {
+            let _ = writeln!(
+                out,
+                "  agent {}: active view {}, held by {}, {}, crashed neighbours {}, byzantine neighbours {}",
+                a.agent,
+                a.active_view,
+                a.held_by,
+                if a.awaiting_repair {
+                    "announced and still asking"
+                } else {
+                    "not awaiting a repair"
+                },
+                a.crashed_neighbours,
+                a.byzantine_neighbours
+            );
+        }
+    }
 }
 
 fn escape(text: &str) -> String {

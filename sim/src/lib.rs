@@ -17,6 +17,7 @@ pub mod link_rng;
 pub mod memo_keys;
 mod metrics;
 pub mod network;
+mod overlay;
 mod prefetch;
 pub mod scenario;
 pub mod script;

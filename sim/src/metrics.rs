@@ -349,6 +349,19 @@ impl Metrics {
     /// The report's message, totals and latency sections.
     /// `crashed_at_end` agents (still down when the run ended) are not
     /// counted as eligible: coverage is over honest live agents.
+    /// Whether `agent` delivered broadcast `index`; `None` when deliveries
+    /// are not tracked per agent (over [`DELIVERY_BITS_MAX`]).
+    pub(crate) fn has_delivered(&self, index: usize, agent: u32) -> Option<bool> {
+        let m = self.messages.get(index)?;
+        let word = m.delivered_by.get(agent as usize / 64)?;
+        Some(word & (1 << (agent % 64)) != 0)
+    }
+
+    /// The origin of broadcast `index`.
+    pub(crate) fn origin_of(&self, index: usize) -> Option<u32> {
+        self.messages.get(index).map(|m| m.origin)
+    }
+
     pub(crate) fn report(&self, round_ns: Option<u64>, crashed_at_end: u64) -> RunReport {
         let messages = self
             .messages
@@ -370,6 +383,7 @@ impl Metrics {
             events: 0,
             events_per_second: 0.0,
             messages,
+            overlay: None,
             totals: Totals {
                 deliveries: self.deliveries,
                 deliveries_by_disposition: ["immediate", "queued", "digest"]
@@ -470,5 +484,6 @@ fn message_report(
             .map(|(t, r)| (m.scheduled_ns + t) / r - m.scheduled_ns / r),
         last_delivery_hop: m.last_hop,
         curve,
+        missed: None,
     }
 }

@@ -812,8 +812,38 @@ impl Engine {
             crashed_at_end,
         };
         let stats = self.nodes.iter().map(Node::stats);
-        self.metrics
-            .full_report(&self.spec, &run, stats, self.lost, &host_drops)
+        let mut report = self
+            .metrics
+            .full_report(&self.spec, &run, stats, self.lost, &host_drops);
+        if self.spec.node.sampling == Sampling::Views {
+            self.explain_overlay(&mut report);
+        }
+        report
+    }
+
+    /// Overlay health and, for every broadcast below full coverage, the
+    /// agents that missed it (partial views only).
+    fn explain_overlay(&self, report: &mut RunReport) {
+        let crashed = |agent: u32| self.slots.get(agent as usize).is_some_and(|s| s.crashed);
+        let view = crate::overlay::OverlayView {
+            nodes: &self.nodes,
+            crashed: &crashed,
+            byzantine: self.spec.adversary.agents(),
+        };
+        report.overlay = Some(view.health(self.spec.node.passive_view_max.get()));
+        for (index, message) in report.messages.iter_mut().enumerate() {
+            let (Some(id), Some(origin)) =
+                (self.metrics.id_of(index), self.metrics.origin_of(index))
+            else {
+                continue;
+            };
+            if message.delivered >= message.eligible {
+                continue;
+            }
+            let channel_hash = self.spec.workload[index].channel_hash;
+            let delivered = |agent: u32| self.metrics.has_delivered(index, agent);
+            message.missed = view.missed(id, channel_hash, origin, &delivered);
+        }
     }
 
     /// What the agents observed, in merge order (empty unless
