@@ -57,15 +57,7 @@ fn datagram(
 }
 
 fn broadcast_app(net: &mut Net, from: u32) -> MessageId {
-    let command = Command::Broadcast {
-        channel_hash: StandardChannel::Suggestions.hash(),
-        priority: Priority::Normal,
-        payload: Payload::App(b"hello swarm".to_vec()),
-    };
-    match net.command(from, command).unwrap() {
-        colony_core::node::Handled::Sent(id) => id,
-        other => panic!("unexpected {other:?}"),
-    }
+    net.broadcast(from, b"hello swarm")
 }
 
 fn delivered_count(net: &Net, id: MessageId) -> usize {

@@ -9,14 +9,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use colony_core::Priority;
-use colony_core::channel::StandardChannel;
 use colony_core::config::{Config, Strategy};
 use colony_core::control::Control;
 use colony_core::header::CompactHeader;
 use colony_core::message::MessageId;
-use colony_core::node::{Command, Event, Handled, PeerChange};
-use colony_core::payload::Payload;
+use colony_core::node::{Command, Event, PeerChange};
 use driver::{Net, encode_control};
 use zerocopy::FromBytes;
 
@@ -55,18 +52,6 @@ fn record(net: &mut Net, drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'stati
         pass
     }));
     sent
-}
-
-fn broadcast(net: &mut Net, from: u32) -> MessageId {
-    let command = Command::Broadcast {
-        channel_hash: StandardChannel::Suggestions.hash(),
-        priority: Priority::Normal,
-        payload: Payload::App(b"overlay".to_vec()),
-    };
-    match net.command(from, command).unwrap() {
-        Handled::Sent(id) => id,
-        other => panic!("unexpected {other:?}"),
-    }
 }
 
 fn delivered(net: &Net, node: u32, id: MessageId) -> bool {
@@ -111,12 +96,9 @@ fn a_half_open_link_is_closed_by_the_next_probe() {
 #[test]
 fn an_agent_that_joins_after_a_broadcast_still_delivers_it() {
     let mut net = Net::new(12, plumtree(), 2);
-    for i in 1..11 {
-        net.command(i, Command::Join { contacts: vec![0] }).unwrap();
-        net.run_for(Duration::from_millis(50));
-    }
+    net.join_through_zero(1..11);
     net.run_for(Duration::from_secs(2));
-    let id = broadcast(&mut net, 3);
+    let id = net.broadcast(3, b"overlay");
     net.run_for(Duration::from_secs(2));
     assert!((1..11).filter(|i| *i != 3).all(|i| delivered(&net, i, id)));
     net.command(11, Command::Join { contacts: vec![5] })
@@ -147,7 +129,7 @@ fn a_lost_iwant_is_retried_with_the_next_announcer() {
     for n in &neighbours {
         net.inject(9, *n, &encode_control(2, &Control::Prune));
     }
-    let id = broadcast(&mut net, 2);
+    let id = net.broadcast(2, b"overlay");
     net.run_for(Duration::from_secs(5));
     assert!(*first_iwant_lost.borrow(), "an IWANT was sent and lost");
     let iwants = sent
@@ -165,10 +147,7 @@ fn a_lost_iwant_is_retried_with_the_next_announcer() {
 #[test]
 fn an_isolated_contact_passes_a_join_on() {
     let mut net = Net::new(10, plumtree(), 4);
-    for i in 1..8 {
-        net.command(i, Command::Join { contacts: vec![0] }).unwrap();
-        net.run_for(Duration::from_millis(50));
-    }
+    net.join_through_zero(1..8);
     net.run_for(Duration::from_secs(2));
     // Node 8 never joined; it knows node 2 from a shuffle, and node 9
     // joins through it before it found a neighbour.

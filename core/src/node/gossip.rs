@@ -310,21 +310,14 @@ impl<A: Address> Node<A> {
             && !self.passive_view().is_empty()
             && self.rng.index(PASSIVE_PULL_ONE_IN) == 0;
         let peer = if passive {
-            let i = self.rng.index(self.passive_view().len());
-            Some(self.passive_view()[i])
+            self.random_passive()
         } else {
             self.random_peer(None)
         };
         let Some(peer) = peer else {
             return;
         };
-        let known: Vec<MessageId> = self
-            .store
-            .iter()
-            .rev()
-            .take(CONTROL_LIST_MAX)
-            .map(Stored::id)
-            .collect();
+        let known = self.newest_stored_ids();
         self.send_control(peer, &Control::PullRequest { known });
         self.sends_this_round += 1;
     }
@@ -417,14 +410,19 @@ impl<A: Address> Node<A> {
         if !matches!(self.config.strategy, Strategy::Plumtree { .. }) || self.store.is_empty() {
             return;
         }
-        let ids: Vec<MessageId> = self
-            .store
+        let ids = self.newest_stored_ids();
+        self.send_control(peer, &Control::IHave { ids });
+    }
+
+    /// The ids of the stored messages, newest first, as many as one control
+    /// message carries.
+    fn newest_stored_ids(&self) -> Vec<MessageId> {
+        self.store
             .iter()
             .rev()
             .take(CONTROL_LIST_MAX)
             .map(Stored::id)
-            .collect();
-        self.send_control(peer, &Control::IHave { ids });
+            .collect()
     }
 
     pub(super) fn on_ihave(&mut self, now: Time, source: A, ids: &[MessageId]) {

@@ -225,9 +225,9 @@ impl<A: Address> Node<A> {
         // was lost or its links were all evicted): admitting the joiner here
         // would start an island that later joins grow. It passes the join
         // on to a passive peer instead, as a walk of full length.
-        if self.active_view().is_empty() && !self.passive_view().is_empty() {
-            let i = self.rng.index(self.passive_view().len());
-            let peer = self.passive_view()[i];
+        if self.active_view().is_empty()
+            && let Some(peer) = self.random_passive()
+        {
             let ttl = self.config.active_walk_len;
             self.add_passive(joiner);
             self.send_control(peer, &Control::ForwardJoin { joiner, ttl });
@@ -279,8 +279,7 @@ impl<A: Address> Node<A> {
     }
 
     pub(super) fn on_neighbor(&mut self, source: A, high_priority: bool) {
-        let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
-        let accepted = self.active_view().contains(&source) || high_priority || !full;
+        let accepted = self.active_view().contains(&source) || high_priority || !self.active_full();
         if accepted {
             self.add_active(source);
         }
@@ -326,8 +325,7 @@ impl<A: Address> Node<A> {
         if peer == self.addr || self.active_view().contains(&peer) {
             return;
         }
-        let max = usize::from(self.config.active_view_max.get());
-        if self.active_view().len() >= max {
+        if self.active_full() {
             let victim_index = self.rng.index(self.active_view().len());
             let victim = self.active_view()[victim_index];
             self.remove_active(victim);
@@ -383,6 +381,21 @@ impl<A: Address> Node<A> {
         }
     }
 
+    /// Whether the active view is at its bound.
+    fn active_full(&self) -> bool {
+        self.active_view().len() >= usize::from(self.config.active_view_max.get())
+    }
+
+    /// A passive peer picked at random (`None` when the view is empty).
+    pub(super) fn random_passive(&mut self) -> Option<A> {
+        let passive = self.passive_view();
+        if passive.is_empty() {
+            return None;
+        }
+        let i = self.rng.index(passive.len());
+        Some(self.passive_view()[i])
+    }
+
     fn random_active_except(&mut self, exclude: &[A]) -> Option<A> {
         let candidates: Vec<A> = self
             .active_view()
@@ -408,7 +421,6 @@ impl<A: Address> Node<A> {
 
     /// Tops the active view up from the passive view: one request per round.
     pub(super) fn maintain_active_view(&mut self) {
-        let max = usize::from(self.config.active_view_max.get());
         if self.active_view().is_empty() && self.passive_view().is_empty() {
             // Isolated: rejoin through one of the original contacts.
             let contacts = self
@@ -421,11 +433,12 @@ impl<A: Address> Node<A> {
             }
             return;
         }
-        if self.active_view().len() >= max || self.passive_view().is_empty() {
+        if self.active_full() {
             return;
         }
-        let i = self.rng.index(self.passive_view().len());
-        let candidate = self.passive_view()[i];
+        let Some(candidate) = self.random_passive() else {
+            return;
+        };
         let high_priority = self.active_view().is_empty();
         self.send_control(candidate, &Control::Neighbor { high_priority });
     }
@@ -457,12 +470,15 @@ impl<A: Address> Node<A> {
     /// and this node drops a random neighbour for it when the reply comes
     /// (see [`ACTIVE_RENEWAL_ONE_IN`]).
     fn renew_active_view(&mut self) {
-        let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
-        if !full || self.passive_view().is_empty() || self.rng.index(ACTIVE_RENEWAL_ONE_IN) != 0 {
+        if !self.active_full()
+            || self.passive_view().is_empty()
+            || self.rng.index(ACTIVE_RENEWAL_ONE_IN) != 0
+        {
             return;
         }
-        let i = self.rng.index(self.passive_view().len());
-        let candidate = self.passive_view()[i];
+        let Some(candidate) = self.random_passive() else {
+            return;
+        };
         self.send_control(
             candidate,
             &Control::Neighbor {
@@ -578,8 +594,7 @@ impl<A: Address> Node<A> {
             && self.config.sampling == Sampling::Views
             && !self.active_view().contains(&source)
         {
-            let full = self.active_view().len() >= usize::from(self.config.active_view_max.get());
-            if full {
+            if self.active_full() {
                 self.send_control(source, &Control::Disconnect);
             } else {
                 self.add_active(source);

@@ -9,10 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use colony_core::channel::StandardChannel;
 use colony_core::config::Config;
 use colony_core::control::Control;
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
+use colony_core::message::MessageId;
 use colony_core::node::{Command, CommandError, Event, Handled, Input, Node};
+use colony_core::payload::Payload;
 use colony_core::rng::Rng;
 use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
@@ -193,10 +196,28 @@ impl Net {
 
     /// Every node joins through node 0, one after another.
     pub fn join_all_through_zero(&mut self) {
-        for i in 1..self.nodes.len() as u32 {
+        self.join_through_zero(1..self.nodes.len() as u32);
+    }
+
+    /// Nodes `joiners` join through node 0, one after another.
+    pub fn join_through_zero(&mut self, joiners: std::ops::Range<u32>) {
+        for i in joiners {
             self.command(i, Command::Join { contacts: vec![0] })
                 .unwrap();
             self.run_for(Duration::from_millis(50));
+        }
+    }
+
+    /// Node `from` broadcasts `payload` on `_suggestions`; its message id.
+    pub fn broadcast(&mut self, from: u32, payload: &[u8]) -> MessageId {
+        let command = Command::Broadcast {
+            channel_hash: StandardChannel::Suggestions.hash(),
+            priority: Priority::Normal,
+            payload: Payload::App(payload.to_vec()),
+        };
+        match self.command(from, command).unwrap() {
+            Handled::Sent(id) => id,
+            other => panic!("unexpected {other:?}"),
         }
     }
 }
