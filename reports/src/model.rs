@@ -104,10 +104,11 @@ pub struct MissedAgent {
 }
 
 /// The active-view graph at the end of a run (partial views only):
-/// computed over live agents, with a union-find over the active links.
+/// computed over live honest agents and the links between them, with a
+/// union-find over the active links.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverlayReport {
-    /// Live agents counted.
+    /// Live honest agents counted.
     pub agents: u64,
     /// Smallest active view.
     pub degree_min: u32,

@@ -24,6 +24,12 @@ impl OverlayView<'_> {
         !(self.crashed)(agent)
     }
 
+    /// Counted in the overlay figures: live and honest (a Byzantine agent's
+    /// views say nothing of the overlay honest agents rely on).
+    fn counted(&self, agent: u32) -> bool {
+        self.live(agent) && !self.byzantine.contains(agent)
+    }
+
     /// Agents holding each agent in their active view (live holders only).
     fn held_by(&self) -> Vec<u32> {
         let mut held = vec![0u32; self.nodes.len()];
@@ -40,7 +46,7 @@ impl OverlayView<'_> {
         held
     }
 
-    /// The active-view graph over live agents.
+    /// The active-view graph over live honest agents.
     pub(crate) fn health(&self, passive_view_max: u8) -> OverlayReport {
         let n = self.nodes.len();
         let mut components = UnionFind::new(n);
@@ -48,7 +54,7 @@ impl OverlayView<'_> {
         let (mut links, mut asymmetric, mut passive) = (0u64, 0u64, 0u64);
         for (agent, node) in self.nodes.iter().enumerate() {
             let agent = agent as u32;
-            if !self.live(agent) {
+            if !self.counted(agent) {
                 continue;
             }
             degrees.push(node.active_view().len() as u32);
@@ -57,7 +63,7 @@ impl OverlayView<'_> {
                 let Some(other) = self.nodes.get(peer as usize) else {
                     continue;
                 };
-                if !self.live(peer) {
+                if !self.counted(peer) {
                     continue;
                 }
                 links += 1;
@@ -70,7 +76,7 @@ impl OverlayView<'_> {
         degrees.sort_unstable();
         let live = degrees.len() as u64;
         let mut sizes = vec![0u64; n];
-        for agent in (0..n).filter(|a| self.live(*a as u32)) {
+        for agent in (0..n).filter(|a| self.counted(*a as u32)) {
             sizes[components.find(agent)] += 1;
         }
         let share = |part: u64, whole: u64| part as f64 / whole.max(1) as f64;
@@ -101,8 +107,7 @@ impl OverlayView<'_> {
         for (agent, node) in self.nodes.iter().enumerate() {
             let agent = agent as u32;
             let eligible = agent != origin
-                && self.live(agent)
-                && !self.byzantine.contains(agent)
+                && self.counted(agent)
                 && node.subscriptions().contains_hash(channel_hash);
             if !eligible || delivered(agent)? {
                 continue;
