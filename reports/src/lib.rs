@@ -17,8 +17,8 @@ mod render;
 pub use histogram::LatencyHistogram;
 pub use model::{
     CdfPoint, CoveragePoint, Expectation, FaultReport, LatencySummary, MISSED_LISTED_MAX,
-    MessageReport, MissedAgent, MissedDeliveries, OverlayReport, REPORT_SCHEMA_VERSION, RunReport,
-    Totals,
+    MessageReport, MissedAgent, MissedDeliveries, OverlayReport, OverlaySample,
+    REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 pub use plot::render_plots;
 pub use render::{render_html, render_summary};

@@ -103,6 +103,15 @@ pub struct MissedAgent {
     pub held_by: u32,
 }
 
+/// The overlay at one moment of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverlaySample {
+    /// Virtual time of the sample, nanoseconds.
+    pub t_ns: u64,
+    /// The active-view graph then.
+    pub overlay: OverlayReport,
+}
+
 /// The active-view graph at the end of a run (partial views only):
 /// computed over live honest agents and the links between them, with a
 /// union-find over the active links.
@@ -290,6 +299,9 @@ pub struct RunReport {
     /// The overlay at the end of the run (null without partial views).
     #[serde(default)]
     pub overlay: Option<OverlayReport>,
+    /// The overlay sampled over the run (empty without partial views).
+    #[serde(default)]
+    pub overlay_over_time: Vec<OverlaySample>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

@@ -1,6 +1,6 @@
 //! Plots of a run (plotters), each written as PNG and SVG: coverage over
 //! time with fault windows shaded, the delivery-latency CDF, datagrams per
-//! round, and drops by reason.
+//! round, drops by reason, and the overlay's health over time (partial views).
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -240,6 +240,63 @@ fn drops<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) 
     root.present().map_err(err)
 }
 
+/// The overlay's health over time (partial views): the share of live
+/// honest agents in the largest component of the active graph, the share
+/// with an empty active view, and the share of half-open active links.
+fn overlay<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) -> PlotResult {
+    root.fill(&WHITE).map_err(err)?;
+    let samples = &report.overlay_over_time;
+    let seconds = |ns: u64| ns as f64 / 1e9;
+    let x_max = samples.last().map_or(1.0, |s| seconds(s.t_ns)).max(0.001) * 1.05;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("Overlay health over time — {}", report.scenario),
+            (FONT_NAME, 22),
+        )
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(0f64..x_max, 0f64..1.05f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("virtual time (s)")
+        .y_desc("share")
+        .label_style((FONT_NAME, 14))
+        .draw()
+        .map_err(err)?;
+    type Measure = fn(&crate::model::OverlayReport) -> f64;
+    let series: [(&str, Measure); 3] = [
+        ("largest component", |o| {
+            o.largest_component as f64 / o.agents.max(1) as f64
+        }),
+        ("isolated agents", |o| o.isolated_share),
+        ("half-open links", |o| o.asymmetric_link_share),
+    ];
+    for (i, (label, measure)) in series.into_iter().enumerate() {
+        let colour = PALETTE[i];
+        chart
+            .draw_series(LineSeries::new(
+                samples
+                    .iter()
+                    .map(|s| (seconds(s.t_ns), measure(&s.overlay))),
+                colour.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT_NAME, 14))
+        .position(SeriesLabelPosition::MiddleRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
 /// Writes every plot of `report` into `dir` as `NAME.png` and `NAME.svg`;
 /// returns the files written.
 pub fn render_plots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -261,5 +318,8 @@ pub fn render_plots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, Stri
     both!("latency_cdf", latency_cdf);
     both!("datagrams_per_round", datagrams_per_round);
     both!("drops", drops);
+    if !report.overlay_over_time.is_empty() {
+        both!("overlay", overlay);
+    }
     Ok(written)
 }

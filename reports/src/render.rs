@@ -234,6 +234,7 @@ pub fn render_html(report: &RunReport, dir: &Path) -> String {
         ("latency_cdf", "Delivery latency"),
         ("datagrams_per_round", "Datagrams per round"),
         ("drops", "Drops by reason"),
+        ("overlay", "Overlay health over time"),
     ] {
         if let Ok(svg) = std::fs::read_to_string(dir.join(format!("{name}.svg"))) {
             let _ = write!(out, "<h2>{title}</h2>{svg}");

@@ -384,6 +384,7 @@ impl Metrics {
             events_per_second: 0.0,
             messages,
             overlay: None,
+            overlay_over_time: Vec::new(),
             totals: Totals {
                 deliveries: self.deliveries,
                 deliveries_by_disposition: ["immediate", "queued", "digest"]

@@ -51,6 +51,7 @@ fn the_quickstart_run_passes_and_writes_report_plots_html_and_the_scenario() {
         "coverage.svg",
         "latency_cdf.png",
         "drops.svg",
+        "overlay.svg",
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }

@@ -40,7 +40,7 @@ use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
-use colony_reports::RunReport;
+use colony_reports::{OverlayReport, OverlaySample, RunReport};
 use rayon::prelude::*;
 
 use crate::byzantine::{Adversary, Behaviour};
@@ -49,6 +49,7 @@ use crate::link_rng::StreamKeys;
 use crate::memo_keys::MemoKeys;
 use crate::metrics::{Metrics, RunFacts};
 use crate::network::NetworkModel;
+use crate::overlay::OverlayView;
 use crate::script::{Action, Observed, ScriptedAction};
 pub(crate) use chunk::restarted_node;
 use chunk::{
@@ -79,6 +80,11 @@ pub const JOIN_WAVE_NS: u64 = 250_000_000;
 /// neighbour: faster than honest shuffles and failure detection can give
 /// the victim its honest neighbours back.
 const ECLIPSE_INTERVAL_NS: u64 = 500_000_000;
+
+/// Overlay samples a run takes at most (partial views only): enough for a
+/// smooth plot of the overlay's health over time; each costs one pass over
+/// the agents' active views.
+const OVERLAY_SAMPLES_MAX: u64 = 64;
 
 /// Stream of the join-contact choices.
 const JOIN_STREAM: u64 = 0x6a6f_696e;
@@ -428,6 +434,9 @@ pub struct Engine {
     events: u64,
     lost: u64,
     phases: PhaseSeconds,
+    /// The overlay sampled so far, and when the next sample is due.
+    overlay_samples: Vec<OverlaySample>,
+    next_overlay_sample_ns: u64,
 }
 
 impl Engine {
@@ -589,6 +598,8 @@ impl Engine {
             events: 0,
             lost: 0,
             phases: PhaseSeconds::default(),
+            overlay_samples: Vec::new(),
+            next_overlay_sample_ns: 0,
             spec,
         })
     }
@@ -621,6 +632,7 @@ impl Engine {
                 break;
             }
             self.step(k, &pool);
+            self.sample_overlay();
             progress(Progress {
                 now_ns: self.now_ns,
                 until_ns: self.spec.stop.duration_ns,
@@ -821,16 +833,43 @@ impl Engine {
         report
     }
 
+    /// The overlay's health once per sample interval of virtual time
+    /// (partial views only; at window boundaries, so the same on any
+    /// number of threads).
+    fn sample_overlay(&mut self) {
+        if self.spec.node.sampling != Sampling::Views || self.now_ns < self.next_overlay_sample_ns {
+            return;
+        }
+        let interval_ns = (self.spec.stop.duration_ns / OVERLAY_SAMPLES_MAX).max(self.window_ns);
+        self.next_overlay_sample_ns = self.now_ns + interval_ns;
+        let overlay = self.overlay_health();
+        self.overlay_samples.push(OverlaySample {
+            t_ns: self.now_ns,
+            overlay,
+        });
+    }
+
+    fn overlay_health(&self) -> OverlayReport {
+        let crashed = |agent: u32| self.slots.get(agent as usize).is_some_and(|s| s.crashed);
+        self.overlay_view(&crashed)
+            .health(self.spec.node.passive_view_max.get())
+    }
+
+    fn overlay_view<'a>(&'a self, crashed: &'a dyn Fn(u32) -> bool) -> OverlayView<'a> {
+        OverlayView {
+            nodes: &self.nodes,
+            crashed,
+            byzantine: self.spec.adversary.agents(),
+        }
+    }
+
     /// Overlay health and, for every broadcast below full coverage, the
     /// agents that missed it (partial views only).
     fn explain_overlay(&self, report: &mut RunReport) {
         let crashed = |agent: u32| self.slots.get(agent as usize).is_some_and(|s| s.crashed);
-        let view = crate::overlay::OverlayView {
-            nodes: &self.nodes,
-            crashed: &crashed,
-            byzantine: self.spec.adversary.agents(),
-        };
+        let view = self.overlay_view(&crashed);
         report.overlay = Some(view.health(self.spec.node.passive_view_max.get()));
+        report.overlay_over_time = self.overlay_samples.clone();
         for (index, message) in report.messages.iter_mut().enumerate() {
             let (Some(id), Some(origin)) =
                 (self.metrics.id_of(index), self.metrics.origin_of(index))
