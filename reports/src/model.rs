@@ -99,6 +99,13 @@ pub struct MissedAgent {
     pub crashed_neighbours: u32,
     /// Active neighbours that are Byzantine.
     pub byzantine_neighbours: u32,
+    /// Active neighbours across a partition still open at the end.
+    #[serde(default)]
+    pub partitioned_neighbours: u32,
+    /// PlumTree repairs this agent gave up over the run (announced
+    /// messages that never came after every attempt).
+    #[serde(default)]
+    pub repairs_abandoned: u64,
     /// Agents holding it in their active view (0: no one sends to it).
     pub held_by: u32,
 }

@@ -165,7 +165,7 @@ fn render_missed(out: &mut String, report: &RunReport) {
         for a in missed.agents.iter().take(MISSED_SHOWN_MAX) {
             let _ = writeln!(
                 out,
-                "  agent {}: active view {}, held by {}, {}, crashed neighbours {}, byzantine neighbours {}",
+                "  agent {}: active view {}, held by {}, {}, repairs given up {}, neighbours crashed {}, byzantine {}, across a partition {}",
                 a.agent,
                 a.active_view,
                 a.held_by,
@@ -174,8 +174,10 @@ fn render_missed(out: &mut String, report: &RunReport) {
                 } else {
                     "not awaiting a repair"
                 },
+                a.repairs_abandoned,
                 a.crashed_neighbours,
-                a.byzantine_neighbours
+                a.byzantine_neighbours,
+                a.partitioned_neighbours
             );
         }
     }

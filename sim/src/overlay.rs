@@ -2,11 +2,12 @@
 //! the active-view graph (degrees, half-open links, connected components by
 //! a union-find over the active links, never an N x N structure) and, for
 //! each broadcast below full coverage, who missed it and what the run knows
-//! of why (its active view, whether it was told of the message, crashed or
-//! Byzantine neighbours, whether anyone sends to it at all).
+//! of why (its active view, whether it was told of the message or gave a
+//! repair up, crashed, Byzantine or partitioned neighbours, whether anyone
+//! sends to it at all).
 
 use colony_core::message::MessageId;
-use colony_core::node::Node;
+use colony_core::node::{DropReason, Node};
 use colony_reports::{MISSED_LISTED_MAX, MissedAgent, MissedDeliveries, OverlayReport};
 
 use crate::faults::AgentSet;
@@ -17,6 +18,8 @@ pub(crate) struct OverlayView<'a> {
     /// Whether agent `i` was down when the run ended.
     pub(crate) crashed: &'a dyn Fn(u32) -> bool,
     pub(crate) byzantine: &'a AgentSet,
+    /// Whether a partition open at the end cuts the link between two agents.
+    pub(crate) cut: &'a dyn Fn(u32, u32) -> bool,
 }
 
 impl OverlayView<'_> {
@@ -127,6 +130,11 @@ impl OverlayView<'_> {
                     .iter()
                     .filter(|p| self.byzantine.contains(**p))
                     .count() as u32,
+                partitioned_neighbours: neighbours
+                    .iter()
+                    .filter(|p| (self.cut)(agent, **p) || (self.cut)(**p, agent))
+                    .count() as u32,
+                repairs_abandoned: node.stats().drops_of(DropReason::RepairAbandoned),
                 held_by: held[agent as usize],
             });
         }

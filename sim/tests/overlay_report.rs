@@ -81,6 +81,14 @@ fn agents_cut_off_for_good_are_listed_as_having_missed_the_broadcast() {
     assert_eq!(missed.count, 30);
     assert!(missed.agents.iter().all(|a| a.agent >= 270), "{missed:?}");
     assert_eq!(missed.agents.len(), 30);
+    // Stopped 2 s into the cut (before failure detection confirms anyone
+    // dead), the cut-off agents still hold neighbours on the other side,
+    // and the report says so.
+    let early = run(&cut.replace("duration = \"8s\"", "duration = \"5s\""), 2);
+    let missed = early.messages[0].missed.as_ref().expect("missed");
+    let across: u32 = missed.agents.iter().map(|a| a.partitioned_neighbours).sum();
+    assert!(across > 0, "{missed:?}");
+    assert!(missed.agents.iter().all(|a| a.partitioned_neighbours <= a.active_view));
 }
 
 #[test]

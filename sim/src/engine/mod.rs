@@ -850,25 +850,38 @@ impl Engine {
     }
 
     fn overlay_health(&self) -> OverlayReport {
-        let crashed = |agent: u32| self.slots.get(agent as usize).is_some_and(|s| s.crashed);
-        self.overlay_view(&crashed)
+        self.overlay_view(&|a| self.crashed(a), &|s, t| self.cut_now(s, t))
             .health(self.spec.node.passive_view_max.get())
     }
 
-    fn overlay_view<'a>(&'a self, crashed: &'a dyn Fn(u32) -> bool) -> OverlayView<'a> {
+    fn overlay_view<'a>(
+        &'a self,
+        crashed: &'a dyn Fn(u32) -> bool,
+        cut: &'a dyn Fn(u32, u32) -> bool,
+    ) -> OverlayView<'a> {
         OverlayView {
             nodes: &self.nodes,
             crashed,
             byzantine: self.spec.adversary.agents(),
+            cut,
         }
+    }
+
+    fn crashed(&self, agent: u32) -> bool {
+        self.slots.get(agent as usize).is_some_and(|s| s.crashed)
+    }
+
+    fn cut_now(&self, source: u32, target: u32) -> bool {
+        self.spec.faults.cut(source, target, self.now_ns)
     }
 
     /// Overlay health and, for every broadcast below full coverage, the
     /// agents that missed it (partial views only).
     fn explain_overlay(&self, report: &mut RunReport) {
-        let crashed = |agent: u32| self.slots.get(agent as usize).is_some_and(|s| s.crashed);
-        let view = self.overlay_view(&crashed);
-        report.overlay = Some(view.health(self.spec.node.passive_view_max.get()));
+        report.overlay = Some(self.overlay_health());
+        let crashed = |a| self.crashed(a);
+        let cut = |s, t| self.cut_now(s, t);
+        let view = self.overlay_view(&crashed, &cut);
         report.overlay_over_time = self.overlay_samples.clone();
         for (index, message) in report.messages.iter_mut().enumerate() {
             let (Some(id), Some(origin)) =
