@@ -88,7 +88,12 @@ fn agents_cut_off_for_good_are_listed_as_having_missed_the_broadcast() {
     let missed = early.messages[0].missed.as_ref().expect("missed");
     let across: u32 = missed.agents.iter().map(|a| a.partitioned_neighbours).sum();
     assert!(across > 0, "{missed:?}");
-    assert!(missed.agents.iter().all(|a| a.partitioned_neighbours <= a.active_view));
+    assert!(
+        missed
+            .agents
+            .iter()
+            .all(|a| a.partitioned_neighbours <= a.active_view)
+    );
 }
 
 #[test]
