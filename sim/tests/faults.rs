@@ -178,3 +178,49 @@ fn bad_latency_and_churn_faults_are_located_errors() {
         assert!(error.to_string().contains(expected), "{fault}: {error}");
     }
 }
+
+/// Each agent's datagrams sent and active view after a run of `text`
+/// stopped at `stop_ns`.
+fn nodes_at(text: &str, stop_ns: u64) -> Vec<(u64, Vec<u32>)> {
+    let scenario = Scenario::parse("faults-test.toml", text.to_string()).expect("a valid scenario");
+    let mut spec = scenario.spec(3).expect("a valid spec");
+    spec.stop.duration_ns = stop_ns;
+    let mut engine = Engine::new(spec).expect("an engine");
+    engine.run(2, &mut |_| {});
+    engine
+        .nodes()
+        .iter()
+        .map(|n| (n.stats().datagrams_sent, n.active_view().to_vec()))
+        .collect()
+}
+
+/// A crashed agent is silent: its timers stop with it. (They used to be
+/// re-armed by the drain after the crash, so a crashed agent went on
+/// probing, gossiping and asking for neighbours while deaf to every
+/// answer, and live agents took it back into their views: the overlay
+/// collapsed a few seconds after a mass crash.)
+#[test]
+fn a_crashed_agent_sends_nothing_after_its_crash() {
+    let crashed =
+        format!("{BASE}\n[[faults]]\nkind = \"crash\"\nat = \"3s\"\nfirst = 100\ncount = 100\n");
+    let at_crash = nodes_at(&crashed, 3_000_000_000);
+    let later = nodes_at(&crashed, 20_000_000_000);
+    for agent in 100..200 {
+        assert_eq!(
+            later[agent].0, at_crash[agent].0,
+            "agent {agent} sent after its crash"
+        );
+    }
+    // And the survivors forget the dead: no live agent holds one in its
+    // active view 17 s on (a neighbour is probed every five 1 s periods,
+    // then suspected for 5 s: 11 s at worst, and the next probe cycle).
+    for (agent, (_, active)) in later.iter().enumerate() {
+        if (100..200).contains(&agent) {
+            continue;
+        }
+        assert!(
+            !active.iter().any(|p| (100..200).contains(p)),
+            "agent {agent} still holds a crashed neighbour: {active:?}"
+        );
+    }
+}

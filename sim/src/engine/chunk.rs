@@ -600,7 +600,13 @@ fn run_agent(
             ci += 1;
             if let Some(done) = lifecycle(ctx, agent, c.kind, time, node, slot) {
                 out.hash = fold(out.hash, fold(now, done) ^ KIND_COMMAND);
-                drain(ctx, agent, now, node, slot, out);
+                // A crashed agent sends nothing and arms no timer: draining
+                // it would re-arm the timers the crash stopped, and the
+                // agent would probe, gossip and ask for neighbours while
+                // deaf to every answer.
+                if !slot.crashed {
+                    drain(ctx, agent, now, node, slot, out);
+                }
                 continue;
             }
             if slot.crashed {
