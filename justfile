@@ -17,11 +17,11 @@ bench:
 scale agents="1000000" threads="2" runs="3":
     cargo run --release -p colony-benches --bin scale -- --agents {{agents}} --threads {{threads}} --runs {{runs}}
 
-# The fault and attack set at 10k agents, plus the 100k lossy views run with
-# silent agents (about six minutes, flood-attack
-# most of it): every expectation must hold.
+# The fault and attack set at 10k agents, plus the 100k runs of lossy views
+# with silent agents and of mass and steady failure (about twelve minutes,
+# flood-attack and steady-failure-100k most of it): every expectation must hold.
 faults:
-    for s in partition-heal churn bursty-loss byzantine-third eclipse views-lossy-silent-100k flood-attack; do cargo run --release -p colony-sim --bin colony -- run scenarios/$s.toml --quiet --out target/runs/$s || exit 1; done
+    for s in partition-heal churn bursty-loss byzantine-third eclipse views-lossy-silent-100k mass-failure-100k steady-failure-100k flood-attack; do cargo run --release -p colony-sim --bin colony -- run scenarios/$s.toml --quiet --out target/runs/$s || exit 1; done
 
 # A scenario under turmoil (up to 200 agents).
 turmoil scenario="scenarios/agreement-50.toml":

@@ -110,6 +110,74 @@ pub struct MissedAgent {
     pub held_by: u32,
 }
 
+/// Failure detection over a run: what the agents suspected, refuted and
+/// confirmed, how fast crashes were noticed, and how long survivors kept
+/// sending to crashed agents.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetectionReport {
+    /// Suspicions started (one per agent that suspected a peer).
+    pub suspicions: u64,
+    /// Suspicions cleared (a refutation or an answered probe).
+    pub refutations: u64,
+    /// Deaths confirmed (one per agent that confirmed a peer dead).
+    pub confirmations: u64,
+    /// Confirmations of honest agents that were up at the time.
+    pub false_positives: u64,
+    /// Distinct honest agents confirmed dead while up.
+    pub false_positive_agents: u64,
+    /// Crashes in the run (an agent crashing twice counts twice).
+    pub crashes: u64,
+    /// Crashes that no agent confirmed while the agent was down.
+    pub crashes_unconfirmed: u64,
+    /// Per crash, from the crash to the first suspicion by anyone.
+    pub first_suspicion_ms: Percentiles,
+    /// Per crash, from the crash to the first confirmation by anyone.
+    pub first_confirmation_ms: Percentiles,
+    /// Per crash, from the crash to the last agent confirming it (the last
+    /// neighbour learning it).
+    pub last_confirmation_ms: Percentiles,
+    /// Datagrams sent to crashed agents, per live agent, in each second of
+    /// virtual time from zero.
+    pub sends_to_crashed_per_agent_s: Vec<f64>,
+    /// The same, averaged over the seconds after every crash was confirmed
+    /// by everyone who confirmed it (null when no such second exists).
+    pub sends_to_crashed_after_detection_per_agent_s: Option<f64>,
+}
+
+/// Percentiles of a set of durations, milliseconds (all zero when empty).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Values measured.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `values_ns` (any order), in milliseconds.
+    pub fn of_ns(values_ns: &mut [u64]) -> Percentiles {
+        values_ns.sort_unstable();
+        let at = |per_mille: usize| {
+            values_ns
+                .get((values_ns.len() * per_mille / 1000).min(values_ns.len().saturating_sub(1)))
+                .map_or(0.0, |ns| *ns as f64 / 1e6)
+        };
+        Percentiles {
+            count: values_ns.len() as u64,
+            p50: at(500),
+            p90: at(900),
+            p99: at(990),
+            max: values_ns.last().map_or(0.0, |ns| *ns as f64 / 1e6),
+        }
+    }
+}
+
 /// The overlay at one moment of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverlaySample {
@@ -309,6 +377,10 @@ pub struct RunReport {
     /// The overlay sampled over the run (empty without partial views).
     #[serde(default)]
     pub overlay_over_time: Vec<OverlaySample>,
+    /// Failure detection (null in runs where no agent crashed and nobody
+    /// suspected anyone).
+    #[serde(default)]
+    pub detection: Option<DetectionReport>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

@@ -143,6 +143,30 @@ pub fn render_summary(report: &RunReport) -> String {
             o.passive_fill
         );
     }
+    if let Some(d) = &report.detection {
+        let _ = writeln!(
+            out,
+            "failure detection: {} crashes ({} never confirmed); suspicions {}, refuted {}, confirmed {}, false positives {} ({} agents); crash to first suspicion p50 {:.0} ms p99 {:.0} ms, to first confirmation p50 {:.0} ms p99 {:.0} ms, to last confirmation p99 {:.0} ms",
+            d.crashes,
+            d.crashes_unconfirmed,
+            d.suspicions,
+            d.refutations,
+            d.confirmations,
+            d.false_positives,
+            d.false_positive_agents,
+            d.first_suspicion_ms.p50,
+            d.first_suspicion_ms.p99,
+            d.first_confirmation_ms.p50,
+            d.first_confirmation_ms.p99,
+            d.last_confirmation_ms.p99
+        );
+        if let Some(rate) = d.sends_to_crashed_after_detection_per_agent_s {
+            let _ = writeln!(
+                out,
+                "  datagrams to crashed agents once every crash was confirmed: {rate:.3} per live agent per second"
+            );
+        }
+    }
     render_missed(&mut out, report);
     out
 }

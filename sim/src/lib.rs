@@ -9,6 +9,7 @@
 
 pub mod byzantine;
 pub mod cli;
+mod detection;
 pub mod driver;
 pub mod engine;
 pub mod faults;

@@ -385,6 +385,7 @@ impl Metrics {
             messages,
             overlay: None,
             overlay_over_time: Vec::new(),
+            detection: None,
             totals: Totals {
                 deliveries: self.deliveries,
                 deliveries_by_disposition: ["immediate", "queued", "digest"]

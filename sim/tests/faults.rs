@@ -224,3 +224,32 @@ fn a_crashed_agent_sends_nothing_after_its_crash() {
         );
     }
 }
+
+/// The report times each crash's detection and judges the detection
+/// expectations: 100 agents crash at 3 s, nobody else is confirmed dead.
+#[test]
+fn the_report_times_crash_detection_and_counts_no_false_positive() {
+    let text = format!(
+        "{}\n[[faults]]\nkind = \"crash\"\nat = \"3s\"\nfirst = 100\ncount = 100\n\n[expect]\nfalse_positives = 0\ndetection_p99 = \"12s\"\n",
+        BASE
+    );
+    let scenario = Scenario::parse("faults-test.toml", text).expect("a valid scenario");
+    let report = Engine::new(scenario.spec(3).expect("a valid spec"))
+        .expect("an engine")
+        .run(2, &mut |_| {});
+    let d = report.detection.as_ref().expect("crashes are reported");
+    assert_eq!(d.crashes, 100);
+    assert_eq!(d.false_positives, 0);
+    assert!(d.confirmations >= 100 - d.crashes_unconfirmed, "{d:?}");
+    // A probe period finds a crashed neighbour (or the next ones do), then
+    // the suspicion lasts 5 s.
+    let first = d.first_confirmation_ms;
+    assert!(first.count > 0 && first.p50 >= 5_000.0 && first.max <= 12_000.0, "{first:?}");
+    assert!(d.first_suspicion_ms.max <= first.max);
+    assert!(d.last_confirmation_ms.p50 >= first.p50);
+    let verdicts = scenario.expectations(&report);
+    for name in ["false_positives", "detection_p99"] {
+        let v = verdicts.iter().find(|v| v.name == name).expect("judged");
+        assert!(v.passed, "{v:?}");
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use colony_core::AgentId;
 use colony_core::config::{Config, Sampling};
-use colony_core::node::{Command, DropReason, Event, Handled, Input, Node};
+use colony_core::node::{Command, DropReason, Event, Handled, Input, Node, PeerChange};
 use colony_core::rng::Rng;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
@@ -99,6 +99,13 @@ pub(crate) struct ChunkOutput {
     /// Drops at honest agents as (sender's behaviour, reason index, count),
     /// recorded only in runs with an adversary.
     pub(crate) drops_by_sender: Vec<(&'static str, usize, u64)>,
+    /// Crashes and restarts: (agent, time, down).
+    pub(crate) lifecycle: Vec<(u32, u64, bool)>,
+    /// Suspicions, refutations and confirmations honest agents reported:
+    /// (time, peer, change).
+    pub(crate) peer_events: Vec<(u64, u32, PeerChange)>,
+    /// Datagrams that reached crashed agents, as (time, count) runs.
+    pub(crate) crash_drop_runs: Vec<(u64, u64)>,
 }
 
 /// The sender name of drops charged to honest agents' traffic.
@@ -524,6 +531,10 @@ fn run_agent(
             {
                 if slot.crashed {
                     out.crash_drops += 1;
+                    match out.crash_drop_runs.last_mut() {
+                        Some((at, count)) if *at == arrival => *count += 1,
+                        _ => out.crash_drop_runs.push((arrival, 1)),
+                    }
                 } else {
                     out.partition_drops += 1;
                 }
@@ -600,6 +611,7 @@ fn run_agent(
             ci += 1;
             if let Some(done) = lifecycle(ctx, agent, c.kind, time, node, slot) {
                 out.hash = fold(out.hash, fold(now, done) ^ KIND_COMMAND);
+                out.lifecycle.push((agent, now, slot.crashed));
                 // A crashed agent sends nothing and arms no timer: draining
                 // it would re-arm the timers the crash stopped, and the
                 // agent would probe, gossip and ask for neighbours while
@@ -836,6 +848,14 @@ fn drain_events(
                     payload_hash(&d.payload)
                 },
             });
+        } else if let Event::Peer { peer, change } = event
+            && matches!(
+                change,
+                PeerChange::Suspected | PeerChange::Alive | PeerChange::Failed
+            )
+            && !ctx.adversary.agents().contains(agent)
+        {
+            out.peer_events.push((now, peer, change));
         } else if let Some(command) = reaction(&event) {
             reactions.push(command);
         }

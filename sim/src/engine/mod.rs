@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
-use colony_core::node::{Input, Node};
+use colony_core::node::{Input, Node, PeerChange};
 use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
@@ -44,6 +44,7 @@ use colony_reports::{OverlayReport, OverlaySample, RunReport};
 use rayon::prelude::*;
 
 use crate::byzantine::{Adversary, Behaviour};
+use crate::detection::Detection;
 use crate::faults::{FaultKind, FaultTimeline};
 use crate::link_rng::StreamKeys;
 use crate::memo_keys::MemoKeys;
@@ -434,6 +435,8 @@ pub struct Engine {
     events: u64,
     lost: u64,
     phases: PhaseSeconds,
+    /// Crashes, suspicions and confirmations, for the report.
+    detection: Detection,
     /// The overlay sampled so far, and when the next sample is due.
     overlay_samples: Vec<OverlaySample>,
     next_overlay_sample_ns: u64,
@@ -598,6 +601,7 @@ impl Engine {
             events: 0,
             lost: 0,
             phases: PhaseSeconds::default(),
+            detection: Detection::default(),
             overlay_samples: Vec::new(),
             next_overlay_sample_ns: 0,
             spec,
@@ -768,6 +772,7 @@ impl Engine {
             .collect();
         self.in_flight.add(&sorted);
         drop(sorted);
+        self.merge_detection(&mut outputs);
         for out in outputs {
             self.trace = mix64(self.trace ^ mix64(k ^ (u64::from(out.chunk) << 40)) ^ out.hash);
             self.events += out.inputs;
@@ -805,6 +810,39 @@ impl Engine {
         self.spec.round_ns()
     }
 
+    /// Crashes, restarts and failure-detection events of a window, in time
+    /// order (ties in chunk order), so that an event is judged against the
+    /// crashes before it whichever chunk saw either.
+    fn merge_detection(&mut self, outputs: &mut [ChunkOutput]) {
+        enum Item {
+            Lifecycle(u32, bool),
+            Peer(u32, PeerChange),
+            CrashDrops(u64),
+        }
+        let mut items: Vec<(u64, Item)> = Vec::new();
+        for out in outputs.iter_mut() {
+            let lifecycle = std::mem::take(&mut out.lifecycle);
+            let events = std::mem::take(&mut out.peer_events);
+            let drops = std::mem::take(&mut out.crash_drop_runs);
+            items.extend(
+                lifecycle
+                    .into_iter()
+                    .map(|(a, t, down)| (t, Item::Lifecycle(a, down))),
+            );
+            items.extend(events.into_iter().map(|(t, p, c)| (t, Item::Peer(p, c))));
+            items.extend(drops.into_iter().map(|(t, n)| (t, Item::CrashDrops(n))));
+        }
+        items.sort_by_key(|(t, _)| *t);
+        let byzantine = self.spec.adversary.agents();
+        for (at, item) in items {
+            match item {
+                Item::Lifecycle(agent, down) => self.detection.lifecycle(agent, at, down),
+                Item::Peer(peer, change) => self.detection.peer_event(at, peer, change, byzantine),
+                Item::CrashDrops(count) => self.detection.sent_to_crashed(at, count),
+            }
+        }
+    }
+
     /// The report of the run so far.
     fn report(&self, threads: usize, wall_seconds: f64) -> RunReport {
         let crashed_at_end = self.slots.iter().filter(|s| s.crashed).count() as u64;
@@ -827,6 +865,9 @@ impl Engine {
         let mut report = self
             .metrics
             .full_report(&self.spec, &run, stats, self.lost, &host_drops);
+        report.detection = self
+            .detection
+            .report(u64::from(self.spec.agents) - crashed_at_end);
         if self.spec.node.sampling == Sampling::Views {
             self.explain_overlay(&mut report);
         }

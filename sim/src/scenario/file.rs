@@ -584,4 +584,9 @@ pub struct ExpectSection {
     /// Every fault that ended was recovered from within this long: every
     /// broadcast sent before its end reached full coverage by then.
     pub recovery_within: Option<DurationText>,
+    /// Most honest agents' deaths confirmed while they were up.
+    pub false_positives: Option<u64>,
+    /// Longest acceptable p99, over crashes, of the time from a crash to
+    /// its first confirmation.
+    pub detection_p99: Option<DurationText>,
 }

@@ -975,6 +975,38 @@ impl Scenario {
                 actual,
             ));
         }
+        if let Some(max) = e.false_positives {
+            let (passed, actual) = match &report.detection {
+                Some(d) => (d.false_positives <= max, d.false_positives.to_string()),
+                None => (true, "0 (nothing suspected)".into()),
+            };
+            out.push(expectation(
+                "false_positives",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
+        if let Some(max) = e.detection_p99 {
+            let confirmed = report
+                .detection
+                .as_ref()
+                .map(|d| d.first_confirmation_ms)
+                .filter(|p| p.count > 0);
+            let (passed, actual) = match confirmed {
+                Some(p) => (
+                    p.p99 * 1e6 <= max.as_ns() as f64,
+                    format!("{:.1} ms", p.p99),
+                ),
+                None => (false, "no crash was confirmed".into()),
+            };
+            out.push(expectation(
+                "detection_p99",
+                passed,
+                format!("<= {max}"),
+                actual,
+            ));
+        }
         if e.no_honest_loss == Some(true) {
             let missing: u64 = messages
                 .iter()
