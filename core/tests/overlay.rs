@@ -208,3 +208,101 @@ fn a_suspect_that_answers_a_probe_is_not_confirmed_dead() {
     );
     assert!(!failed, "node 1 confirmed the death of live node {suspect}");
 }
+
+/// A passive peer that does not answer a neighbour request within a round
+/// is dropped (HyParView drops a passive peer whose connection fails):
+/// otherwise a node short of neighbours asks crashed agents forever.
+#[test]
+fn a_passive_peer_that_never_answers_is_dropped() {
+    let mut net = Net::new(12, plumtree(), 6);
+    net.join_through_zero(1..11);
+    net.run_for(Duration::from_secs(2));
+    // Node 11 knows node 3 and the crashed node 10 only, and needs
+    // neighbours: it asks them in turn.
+    net.crash(10);
+    net.inject(
+        3,
+        11,
+        &encode_control(5, &Control::ShuffleReply { peers: vec![3, 10] }),
+    );
+    net.run_for(Duration::from_secs(3));
+    assert!(
+        !net.nodes[11].passive_view().contains(&10),
+        "node 11 still counts on the crashed node 10: {:?}",
+        net.nodes[11].passive_view()
+    );
+    assert!(net.nodes[11].active_view().contains(&3));
+}
+
+/// An agent this node confirmed dead, offered back by a peer that has not
+/// heard yet, does not return to the passive view; once it speaks again
+/// (a restart), it may.
+#[test]
+fn a_confirmed_death_keeps_the_agent_out_of_the_passive_view_until_it_speaks() {
+    let mut net = Net::new(12, plumtree(), 7);
+    net.join_through_zero(1..11);
+    net.run_for(Duration::from_secs(2));
+    let dead = Control::MemberUpdate {
+        member: 11,
+        incarnation: 0,
+        state: colony_core::control::MemberState::Dead,
+    };
+    net.inject(2, 5, &encode_control(6, &dead));
+    net.inject(
+        2,
+        5,
+        &encode_control(7, &Control::ShuffleReply { peers: vec![11] }),
+    );
+    assert!(!net.nodes[5].passive_view().contains(&11));
+    // Node 11 speaks: it is up after all.
+    net.inject(
+        11,
+        5,
+        &encode_control(8, &Control::ShuffleReply { peers: vec![4] }),
+    );
+    net.inject(
+        2,
+        5,
+        &encode_control(9, &Control::ShuffleReply { peers: vec![11] }),
+    );
+    assert!(net.nodes[5].passive_view().contains(&11));
+}
+
+/// A few agents left with only each other, every view short, reach out:
+/// full agents refuse their low-priority requests, so once a shuffle period
+/// they ask with high priority.
+#[test]
+fn a_small_island_of_short_views_reaches_the_overlay() {
+    let mut net = Net::new(40, plumtree(), 8);
+    net.join_through_zero(1..37);
+    net.run_for(Duration::from_secs(3));
+    // Agents 37, 38 and 39 hold only each other, and know one full outsider.
+    let outsider = (1..37)
+        .find(|p| net.nodes[*p as usize].active_view().len() == 5)
+        .expect("a full agent");
+    let island = [37u32, 38, 39];
+    for a in island {
+        for b in island.iter().copied().filter(|b| *b != a) {
+            net.inject(
+                b,
+                a,
+                &encode_control(10, &Control::NeighborReply { accepted: true }),
+            );
+        }
+        net.inject(
+            outsider,
+            a,
+            &encode_control(
+                11,
+                &Control::ShuffleReply {
+                    peers: vec![outsider],
+                },
+            ),
+        );
+    }
+    net.run_for(Duration::from_secs(25));
+    let reached = island
+        .iter()
+        .any(|a| net.nodes[*a as usize].active_view().iter().any(|p| *p < 37));
+    assert!(reached, "the island is still cut off");
+}

@@ -244,7 +244,10 @@ fn the_report_times_crash_detection_and_counts_no_false_positive() {
     // A probe period finds a crashed neighbour (or the next ones do), then
     // the suspicion lasts 5 s.
     let first = d.first_confirmation_ms;
-    assert!(first.count > 0 && first.p50 >= 5_000.0 && first.max <= 12_000.0, "{first:?}");
+    assert!(
+        first.count > 0 && first.p50 >= 5_000.0 && first.max <= 12_000.0,
+        "{first:?}"
+    );
     assert!(d.first_suspicion_ms.max <= first.max);
     assert!(d.last_confirmation_ms.p50 >= first.p50);
     let verdicts = scenario.expectations(&report);

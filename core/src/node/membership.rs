@@ -68,6 +68,20 @@ struct Suspect<A> {
 /// slowly; more often would churn PlumTree's tree for little gain.
 const ACTIVE_RENEWAL_ONE_IN: usize = 6;
 
+/// Agents this node confirmed dead that it remembers, so that shuffles from
+/// agents that have not heard yet cannot put them back in its passive view
+/// (and have it ask a dead agent to be its neighbour). Oldest forgotten
+/// first; a remembered agent that speaks again (a restart) is forgotten at
+/// once. 32 covers a node losing its whole active view and a few shuffles'
+/// worth of dead passive entries.
+const DEAD_REMEMBERED_MAX: usize = 32;
+
+/// Passive peers remembered as having left one neighbour request
+/// unanswered; a second silence drops them from the passive view. Oldest
+/// forgotten first: a node asks one peer a round, so eight spans more than
+/// a second of asking.
+const UNANSWERED_MAX: usize = 8;
+
 /// Join contacts a node keeps for rejoining: the first few are enough
 /// (any one that answers admits it again).
 const JOIN_CONTACTS_KEPT: usize = 4;
@@ -90,6 +104,14 @@ pub(super) struct Membership<A> {
     /// duplicate filter, so that a burst of suspicions during a partition
     /// cannot evict message ids (which would deliver messages twice).
     pub(super) rumours: IdSet,
+    /// Agents confirmed dead, newest last (see [`DEAD_REMEMBERED_MAX`]).
+    dead: Vec<A>,
+    /// The passive peer asked to be a neighbour at the last round, until
+    /// it answers.
+    asked: Option<A>,
+    /// Passive peers that left one request unanswered (see
+    /// [`UNANSWERED_MAX`]).
+    unanswered: Vec<A>,
     /// Latest incarnations heard from refutations.
     incarnations: Vec<(A, u32)>,
     incarnation: u32,
@@ -114,6 +136,9 @@ impl<A> Default for Membership<A> {
             probe_cursor: 0,
             suspects: Vec::new(),
             rumours: IdSet::with_capacity(RUMOURS_MAX),
+            dead: Vec::new(),
+            asked: None,
+            unanswered: Vec::new(),
             incarnations: Vec::new(),
             incarnation: 0,
             contacts: Vec::new(),
@@ -130,6 +155,7 @@ impl<A: Address> Membership<A> {
             + self.missing.capacity() * size_of::<Missing<A>>()
             + self.suspects.capacity() * size_of::<Suspect<A>>()
             + self.incarnations.capacity() * size_of::<(A, u32)>()
+            + (self.dead.capacity() + self.unanswered.capacity()) * size_of::<A>()
             + self.contacts.capacity() * size_of::<A>()
             + self.rumours.heap_bytes()
     }
@@ -287,6 +313,10 @@ impl<A: Address> Node<A> {
     }
 
     pub(super) fn on_neighbor_reply(&mut self, source: A, accepted: bool) {
+        let m = self.membership_state();
+        if m.asked == Some(source) {
+            m.asked = None;
+        }
         if accepted {
             self.add_active(source);
         }
@@ -363,7 +393,7 @@ impl<A: Address> Node<A> {
         let max = usize::from(self.config.passive_view_max.get());
         let victim = {
             let m = self.membership.get_or_insert_with(Box::default);
-            if m.active.contains(&peer) || m.passive.contains(&peer) {
+            if m.active.contains(&peer) || m.passive.contains(&peer) || m.dead.contains(&peer) {
                 return;
             }
             m.passive.len() >= max
@@ -378,6 +408,19 @@ impl<A: Address> Node<A> {
     pub(super) fn integrate_passive(&mut self, peers: &[A]) {
         for peer in peers {
             self.add_passive(*peer);
+        }
+    }
+
+    /// `peer` sent this node a control message: it is up, whatever this
+    /// node confirmed of it before.
+    pub(super) fn heard_from(&mut self, peer: A) {
+        if let Some(m) = self.membership.as_mut() {
+            if !m.dead.is_empty() {
+                m.dead.retain(|p| *p != peer);
+            }
+            if !m.unanswered.is_empty() {
+                m.unanswered.retain(|p| *p != peer);
+            }
         }
     }
 
@@ -433,12 +476,31 @@ impl<A: Address> Node<A> {
             }
             return;
         }
+        // A passive peer that left two requests unanswered is gone
+        // (HyParView drops a passive peer whose connection fails): asking it
+        // again would only feed a dead agent datagrams. One silence is not
+        // enough: at 1% loss one exchange in fifty fails, and a node short of
+        // neighbours that dropped its live outsiders that way would be left
+        // knowing only its island.
+        let m = self.membership_state();
+        if let Some(silent) = m.asked.take() {
+            if m.unanswered.contains(&silent) {
+                m.unanswered.retain(|p| *p != silent);
+                m.passive.retain(|p| *p != silent);
+            } else {
+                if m.unanswered.len() >= UNANSWERED_MAX {
+                    m.unanswered.remove(0);
+                }
+                m.unanswered.push(silent);
+            }
+        }
         if self.active_full() {
             return;
         }
         let Some(candidate) = self.random_passive() else {
             return;
         };
+        self.membership_state().asked = Some(candidate);
         let high_priority = self.active_view().is_empty();
         self.send_control(candidate, &Control::Neighbor { high_priority });
     }
@@ -465,20 +527,26 @@ impl<A: Address> Node<A> {
         );
     }
 
-    /// Now and then, asks a random passive peer to become a neighbour with
-    /// high priority although the active view is full: the peer accepts,
-    /// and this node drops a random neighbour for it when the reply comes
-    /// (see [`ACTIVE_RENEWAL_ONE_IN`]).
+    /// Once a shuffle period, a node short of neighbours asks a random
+    /// passive peer with high priority (which a full peer accepts, moving
+    /// one of its neighbours to its passive view): HyParView asks with high
+    /// priority only when the active view is empty, so a few agents left
+    /// with only each other (a small island, every view short) would ask
+    /// full peers with low priority, be refused, and stay cut off for good.
+    /// Once a shuffle period keeps the holes this moves around rare. A
+    /// full node does the same at one shuffle in [`ACTIVE_RENEWAL_ONE_IN`],
+    /// dropping a random neighbour when the reply comes.
     fn renew_active_view(&mut self) {
-        if !self.active_full()
+        if self.active_view().is_empty()
             || self.passive_view().is_empty()
-            || self.rng.index(ACTIVE_RENEWAL_ONE_IN) != 0
+            || (self.active_full() && self.rng.index(ACTIVE_RENEWAL_ONE_IN) != 0)
         {
             return;
         }
         let Some(candidate) = self.random_passive() else {
             return;
         };
+        self.membership_state().asked = Some(candidate);
         self.send_control(
             candidate,
             &Control::Neighbor {
@@ -706,7 +774,14 @@ impl<A: Address> Node<A> {
     fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>, hops: u8) {
         let was_active = self.active_view().contains(&member);
         let was_known = was_active || self.passive_view().contains(&member);
-        self.membership_state().forget(member);
+        let m = self.membership_state();
+        m.forget(member);
+        if !m.dead.contains(&member) {
+            if m.dead.len() >= DEAD_REMEMBERED_MAX {
+                m.dead.remove(0);
+            }
+            m.dead.push(member);
+        }
         if was_active {
             self.active_peer_lost();
         }

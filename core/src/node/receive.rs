@@ -187,6 +187,7 @@ impl<A: Address> Node<A> {
 
     /// Dispatches a control message to membership or gossip.
     fn on_control(&mut self, now: Time, source: A, seq: u16, hops: u8, control: Control<A>) {
+        self.heard_from(source);
         match control {
             Control::Join => self.on_join(source),
             Control::ForwardJoin { joiner, ttl } => self.on_forward_join(source, joiner, ttl),
