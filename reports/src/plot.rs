@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -48,6 +49,32 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
+/// A captioned chart of shares (0 to 1, with room above) over virtual time
+/// (0 to `x_max` seconds), its mesh drawn.
+fn share_over_time<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x_max: f64,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT_NAME, 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(0f64..x_max, 0f64..1.05f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT_NAME, 14))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport) -> PlotResult {
     root.fill(&WHITE).map_err(err)?;
     // Absolute virtual time, so broadcasts sent at different times and the
@@ -61,23 +88,13 @@ fn coverage<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunRepor
         .map(seconds)
         .fold(0.001f64, f64::max)
         * 1.05;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("Coverage over time — {}", report.scenario),
-            (FONT_NAME, 22),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(0f64..x_max, 0f64..1.05f64)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("virtual time (s); shaded: fault windows")
-        .y_desc("coverage (share of eligible agents)")
-        .label_style((FONT_NAME, 14))
-        .draw()
-        .map_err(err)?;
+    let mut chart = share_over_time(
+        root,
+        &format!("Coverage over time — {}", report.scenario),
+        x_max,
+        "virtual time (s); shaded: fault windows",
+        "coverage (share of eligible agents)",
+    )?;
     for &(start, end) in &report.fault_windows_ns {
         chart
             .draw_series(std::iter::once(Rectangle::new(
@@ -248,23 +265,13 @@ fn overlay<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &RunReport
     let samples = &report.overlay_over_time;
     let seconds = |ns: u64| ns as f64 / 1e9;
     let x_max = samples.last().map_or(1.0, |s| seconds(s.t_ns)).max(0.001) * 1.05;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("Overlay health over time — {}", report.scenario),
-            (FONT_NAME, 22),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(0f64..x_max, 0f64..1.05f64)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("virtual time (s)")
-        .y_desc("share")
-        .label_style((FONT_NAME, 14))
-        .draw()
-        .map_err(err)?;
+    let mut chart = share_over_time(
+        root,
+        &format!("Overlay health over time — {}", report.scenario),
+        x_max,
+        "virtual time (s)",
+        "share",
+    )?;
     type Measure = fn(&crate::model::OverlayReport) -> f64;
     let series: [(&str, Measure); 3] = [
         ("largest component", |o| {
