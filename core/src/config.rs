@@ -131,6 +131,10 @@ pub struct Config {
     /// How long a suspected agent has to refute before it is declared dead.
     pub suspicion_timeout: Duration,
     /// Messages accepted per origin per second (the design's 10). 0 disables.
+    /// A message over the limit is dropped but not marked seen: a later copy
+    /// (another round's push, a pull reply, a PlumTree repair) is accepted
+    /// once the origin's bucket has refilled, so an honest origin briefly
+    /// above the limit delays its messages instead of losing them.
     pub rate_per_s: u32,
     /// Burst a fresh origin may send at once.
     pub rate_burst: u32,

@@ -218,6 +218,40 @@ fn the_eleventh_message_from_one_peer_within_a_second_is_dropped_and_counted() {
     assert_eq!(net.nodes[0].stats().drops_of(DropReason::RateLimited), 1);
 }
 
+/// A message dropped by the rate limit is not lost for good: a later copy,
+/// once the origin's bucket has refilled, is delivered (it used to be
+/// marked seen before the rate check, so every later copy was a
+/// "duplicate" of a message never delivered).
+#[test]
+fn a_rate_limited_message_is_delivered_from_a_later_copy() {
+    let mut net = single_node(uniform(3, Strategy::Push { fanout: nz(1) }));
+    let messages: Vec<Vec<u8>> = (1..=11)
+        .map(|seq| {
+            datagram(
+                9,
+                seq,
+                Priority::Normal,
+                StandardChannel::Suggestions,
+                net.now,
+            )
+        })
+        .collect();
+    for bytes in &messages {
+        net.inject(1, 0, bytes);
+        net.now = net.now + Duration::from_millis(5);
+    }
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::RateLimited), 1);
+    // A second later another peer relays the eleventh.
+    net.now = net.now + Duration::from_secs(1);
+    net.inject(2, 0, &messages[10]);
+    let deliveries = net.events[0]
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Delivered(_)))
+        .count();
+    assert_eq!(deliveries, 11, "the eleventh message was delivered late");
+    assert_eq!(net.nodes[0].stats().drops_of(DropReason::Duplicate), 0);
+}
+
 #[test]
 fn the_inbox_at_capacity_evicts_the_lowest_priority() {
     let config = Config {

@@ -100,15 +100,19 @@ impl<A: Address> Node<A> {
                 }
             }
         }
-        self.seen.insert(key);
         let age_s = self.unix_s(now).saturating_sub(header.timestamp_s());
         if u64::from(age_s) > self.config.message_ttl.as_secs() {
+            self.seen.insert(key);
             self.stats.drop(DropReason::Expired);
             return;
         }
         let origin_key =
             mix64(key_of_origin(&header.from().0) ^ self.key_secret ^ ORIGIN_KEY_DOMAIN);
         if !self.rate.allow(self.config.rate_limit(), origin_key, now) {
+            // Not marked seen: an honest origin briefly above the limit must
+            // not lose the message for good. A later copy (a push in a later
+            // round, a pull reply, a PlumTree repair) is accepted once the
+            // origin's bucket has refilled.
             self.stats.drop(DropReason::RateLimited);
             // Straight from its origin (no hop spent): the source itself floods.
             if header.hops_remaining() == self.config.hops_initial {
@@ -116,6 +120,7 @@ impl<A: Address> Node<A> {
             }
             return;
         }
+        self.seen.insert(key);
         let direct = header.flags().contains(Flags::DIRECT);
         let id = MessageId::of(header);
         match msg_type {
