@@ -1,5 +1,7 @@
-//! Baselines for the CI convergence gate: the figures of a run that must not
-//! regress, and the comparison of a new run against them with tolerances.
+//! Baselines for the CI convergence gate: the figures of every seed's run
+//! that must not regress, the comparison of a new run against them with
+//! tolerances, and the check that a baseline is not stale (the run changed
+//! but no figure did: the committed trace hash no longer describes it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::RunReport;
 
-/// Version of the baseline file format.
-pub const BASELINE_SCHEMA_VERSION: u32 = 1;
+/// Version of the baseline file format (2: one entry per seed).
+pub const BASELINE_SCHEMA_VERSION: u32 = 2;
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,18 +86,32 @@ pub const TOLERANCES: &[Tolerance] = &[
     },
 ];
 
-/// The committed figures of one scenario run.
+/// The committed figures of a scenario: one entry per seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
+pub struct BaselineFile {
     /// [`BASELINE_SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
-    /// Seed.
-    pub seed: u64,
     /// Agents.
     pub agents: u32,
-    /// Trace hash of the run (informative: equal hashes mean equal runs).
+    /// Every seed's run, in the scenario's seed order.
+    pub runs: Vec<Baseline>,
+}
+
+impl BaselineFile {
+    /// The run of `seed`, if the file has one.
+    pub fn run(&self, seed: u64) -> Option<&Baseline> {
+        self.runs.iter().find(|r| r.seed == seed)
+    }
+}
+
+/// The committed figures of one seed's run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Seed.
+    pub seed: u64,
+    /// Trace hash of the run: equal hashes mean equal runs.
     pub trace_hash: String,
     /// Figures; `null` when never reached (e.g. full coverage).
     pub figures: BTreeMap<String, Option<f64>>,
@@ -136,13 +152,17 @@ impl Baseline {
             Some(report.totals.datagrams_per_agent),
         );
         Baseline {
-            schema_version: BASELINE_SCHEMA_VERSION,
-            scenario: report.scenario.clone(),
             seed: report.seed,
-            agents: report.agents,
             trace_hash: report.trace_hash.clone(),
             figures,
         }
+    }
+
+    /// Whether this baseline is stale against `current`: the run changed
+    /// (another trace hash) while every figure stayed exactly the same, so
+    /// the committed hash describes a run that no longer happens.
+    pub fn is_stale_against(&self, current: &Baseline) -> bool {
+        self.trace_hash != current.trace_hash && self.figures == current.figures
     }
 }
 
@@ -248,10 +268,7 @@ mod tests {
         figures.insert("coverage_min".into(), Some(coverage));
         figures.insert("time_to_full_coverage_ms_max".into(), time);
         Baseline {
-            schema_version: 1,
-            scenario: "s".into(),
             seed: 1,
-            agents: 10,
             trace_hash: "0".into(),
             figures,
         }
@@ -278,6 +295,20 @@ mod tests {
             verdict_of(&rows, "time_to_full_coverage_ms_max"),
             Verdict::Improved
         );
+    }
+
+    #[test]
+    fn a_new_trace_with_the_same_figures_is_stale_and_with_other_figures_is_not() {
+        let committed = baseline(Some(1000.0), 1.0);
+        let mut rerun = committed.clone();
+        assert!(!committed.is_stale_against(&rerun), "the same run");
+        rerun.trace_hash = "1".into();
+        assert!(committed.is_stale_against(&rerun));
+        let moved = Baseline {
+            trace_hash: "1".into(),
+            ..baseline(Some(1001.0), 1.0)
+        };
+        assert!(!committed.is_stale_against(&moved));
     }
 
     #[test]
