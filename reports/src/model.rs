@@ -212,16 +212,32 @@ pub struct OverlayReport {
     pub passive_fill: f64,
 }
 
-/// Run-wide counters.
+/// What the Byzantine agents of a run sent and received (kept apart from
+/// the honest totals).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByzantineTraffic {
+    /// Datagrams they sent.
+    pub datagrams_sent: u64,
+    /// Datagrams they received.
+    pub datagrams_received: u64,
+    /// Bytes they sent.
+    pub bytes_sent: u64,
+    /// Duplicates their (unmodified) nodes suppressed.
+    pub duplicates: u64,
+}
+
+/// Run-wide counters. In runs with Byzantine agents, every counter here is
+/// over honest agents (traffic, duplicates, drops and deliveries alike);
+/// what the Byzantine agents sent is in `byzantine_traffic`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
-    /// Datagrams the agents sent.
+    /// Datagrams the (honest) agents sent.
     pub datagrams_sent: u64,
-    /// Datagrams the network delivered (duplicates included).
+    /// Datagrams the network delivered to (honest) agents, duplicates included.
     pub datagrams_delivered: u64,
     /// Datagrams the network lost.
     pub datagrams_lost: u64,
-    /// Bytes the agents sent.
+    /// Bytes the (honest) agents sent.
     pub bytes_sent: u64,
     /// Deliveries of application messages.
     pub deliveries: u64,
@@ -249,14 +265,17 @@ pub struct Totals {
     /// through; checked where the payload is delivered).
     #[serde(default)]
     pub tampered_deliveries: u64,
-    /// Duplicates suppressed.
+    /// Duplicates suppressed (by honest agents).
     pub duplicates: u64,
-    /// Duplicates per delivery.
+    /// Duplicates per delivery (honest agents).
     pub redundancy: f64,
-    /// Datagrams sent per agent.
+    /// Datagrams sent per honest agent.
     pub datagrams_per_agent: f64,
-    /// Bytes sent per agent.
+    /// Bytes sent per honest agent.
     pub bytes_per_agent: f64,
+    /// What the Byzantine agents sent and received (null without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine_traffic: Option<ByzantineTraffic>,
     /// Drops by reason (reason name → count), sorted by name.
     pub drops: std::collections::BTreeMap<String, u64>,
     /// In runs with Byzantine agents: what honest agents dropped, by the

@@ -79,6 +79,13 @@ pub fn render_summary(report: &RunReport) -> String {
             t.byzantine_agents, t.forged_deliveries, t.tampered_deliveries
         );
     }
+    if let Some(b) = &t.byzantine_traffic {
+        let _ = writeln!(
+            out,
+            "byzantine traffic: datagrams sent {}, received {}, bytes sent {}, duplicates {}",
+            b.datagrams_sent, b.datagrams_received, b.bytes_sent, b.duplicates
+        );
+    }
     if !t.deliveries_by_disposition.is_empty() {
         let parts: Vec<String> = t
             .deliveries_by_disposition

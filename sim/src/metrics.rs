@@ -10,8 +10,8 @@ use colony_core::channel::StandardChannel;
 use colony_core::message::MessageId;
 use colony_core::priority::Disposition;
 use colony_reports::{
-    CoveragePoint, FaultReport, LatencyHistogram, MessageReport, REPORT_SCHEMA_VERSION, RunReport,
-    Totals,
+    ByzantineTraffic, CoveragePoint, FaultReport, LatencyHistogram, MessageReport,
+    REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 
 use colony_core::node::{DROP_REASONS, DropReason, NodeStats};
@@ -264,18 +264,26 @@ impl Metrics {
         &self,
         spec: &SimSpec,
         run: &RunFacts,
-        stats: impl Iterator<Item = &'a NodeStats>,
+        stats: impl Iterator<Item = (u32, &'a NodeStats)>,
         lost: u64,
         host_drops: &[(&str, u64)],
     ) -> RunReport {
-        let mut sum = NodeStats::default();
-        for s in stats {
-            sum.datagrams_received += s.datagrams_received;
-            sum.datagrams_sent += s.datagrams_sent;
-            sum.bytes_sent += s.bytes_sent;
-            sum.delivered += s.delivered;
+        // Honest and Byzantine agents apart: deliveries and coverage are
+        // over honest agents, so traffic and duplicates must be too (a
+        // flooder's junk would otherwise inflate the honest redundancy).
+        let (mut sum, mut byzantine) = (NodeStats::default(), NodeStats::default());
+        for (agent, s) in stats {
+            let into = if self.byzantine.contains(agent) {
+                &mut byzantine
+            } else {
+                &mut sum
+            };
+            into.datagrams_received += s.datagrams_received;
+            into.datagrams_sent += s.datagrams_sent;
+            into.bytes_sent += s.bytes_sent;
+            into.delivered += s.delivered;
             for reason in DropReason::ALL {
-                sum.add_drops(*reason, s.drops_of(*reason));
+                into.add_drops(*reason, s.drops_of(*reason));
             }
         }
         let round_ns = spec.reported_round_ns();
@@ -324,9 +332,18 @@ impl Metrics {
         } else {
             0.0
         };
-        totals.datagrams_per_agent = totals.datagrams_sent as f64 / n;
-        totals.bytes_per_agent = totals.bytes_sent as f64 / n;
+        let honest = n - totals.byzantine_agents as f64;
+        totals.datagrams_per_agent = totals.datagrams_sent as f64 / honest.max(1.0);
+        totals.bytes_per_agent = totals.bytes_sent as f64 / honest.max(1.0);
         totals.drops = drops;
+        if totals.byzantine_agents > 0 {
+            totals.byzantine_traffic = Some(ByzantineTraffic {
+                datagrams_sent: byzantine.datagrams_sent,
+                datagrams_received: byzantine.datagrams_received,
+                bytes_sent: byzantine.bytes_sent,
+                duplicates: byzantine.drops_of(DropReason::Duplicate),
+            });
+        }
         report
     }
 

@@ -183,6 +183,40 @@ fn a_flooder_is_rate_limited_and_honest_gossip_still_completes() {
     );
 }
 
+/// Totals are over honest agents, like deliveries: a flooder's traffic and
+/// the duplicates its junk causes at its own node are reported apart, so
+/// the honest redundancy is not inflated by the attack.
+#[test]
+fn totals_keep_byzantine_traffic_apart_from_the_honest_figures() {
+    let flooder = last(1);
+    let outcome = run(&with(
+        short(spec(true)),
+        flooder.clone(),
+        Behaviour::Flood { per_s: 200 },
+    ));
+    let t = &outcome.report.totals;
+    let sum = |byzantine: bool, f: fn(&colony_core::node::NodeStats) -> u64| -> u64 {
+        outcome
+            .stats
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| flooder.contains(*i as u32) == byzantine)
+            .map(|(_, s)| f(s))
+            .sum()
+    };
+    assert_eq!(t.datagrams_sent, sum(false, |s| s.datagrams_sent));
+    assert_eq!(
+        t.duplicates,
+        sum(false, |s| s.drops_of(DropReason::Duplicate))
+    );
+    let byzantine = t.byzantine_traffic.as_ref().expect("reported apart");
+    assert_eq!(byzantine.datagrams_sent, sum(true, |s| s.datagrams_sent));
+    assert!(byzantine.datagrams_sent > 0);
+    let honest_agents = f64::from(AGENTS - 1);
+    assert!((t.datagrams_per_agent - t.datagrams_sent as f64 / honest_agents).abs() < 1e-9);
+    assert!(run(&spec(true)).report.totals.byzantine_traffic.is_none());
+}
+
 #[test]
 fn forgeries_get_through_without_signatures_and_fail_with_them() {
     let forgers = last(AGENTS / 10);

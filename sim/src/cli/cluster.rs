@@ -440,5 +440,11 @@ async fn run_cluster(
     };
     let missing = agents.len() - collected.stats.len();
     let host_drops = [("agent_stats_missing", missing as u64)];
-    Ok(metrics.full_report(spec, &run, collected.stats.values(), 0, &host_drops))
+    Ok(metrics.full_report(
+        spec,
+        &run,
+        collected.stats.iter().map(|(a, s)| (*a, s)),
+        0,
+        &host_drops,
+    ))
 }

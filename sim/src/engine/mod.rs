@@ -861,7 +861,7 @@ impl Engine {
             events: self.events,
             crashed_at_end,
         };
-        let stats = self.nodes.iter().map(Node::stats);
+        let stats = (0u32..).zip(self.nodes.iter().map(Node::stats));
         let mut report = self
             .metrics
             .full_report(&self.spec, &run, stats, self.lost, &host_drops);

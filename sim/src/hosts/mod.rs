@@ -252,7 +252,7 @@ impl Recording {
     ) -> Outcome {
         run.trace = self.trace;
         run.events = nodes.iter().map(|n| n.stats().datagrams_received).sum();
-        let stats = nodes.iter().map(|n| n.stats());
+        let stats = (0u32..).zip(nodes.iter().map(|n| n.stats()));
         let report = self.metrics.full_report(spec, &run, stats, 0, host_drops);
         // Observations keep the order the host produced them in; sorted by
         // (time, agent) they compare across hosts.
