@@ -127,7 +127,11 @@ impl WarmNode {
     /// Handles a SWIM ping and answers it (a control message).
     pub fn ping(&mut self) {
         let mut payload = Vec::new();
-        colony_core::control::Control::<u32>::Ping { relay: None }.encode(&mut payload);
+        colony_core::control::Control::<u32>::Ping {
+            relay: None,
+            news: Vec::new(),
+        }
+        .encode(&mut payload);
         let fields = HeaderFields {
             msg_type: MsgType::Ping,
             priority: Priority::Critical,

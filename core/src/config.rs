@@ -83,6 +83,51 @@ pub enum Sampling {
     Views,
 }
 
+/// Which failure detector runs when [`Config::failure_detection`] is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detector {
+    /// SWIM-style probing of the active view only: O(log n) state per
+    /// node, suspicion rumours a few hops around the suspect. HyParView's
+    /// own failure detector (its TCP connections), and the default.
+    ActiveView,
+    /// SWIM as its authors and memberlist run it: every node knows every
+    /// member, probes them round-robin and piggybacks membership news on
+    /// its probes (see the node's `swim` module). O(n) state per node:
+    /// for comparisons at thousands of agents, not at a million.
+    FullMembership(Swim),
+}
+
+/// Parameters of [`Detector::FullMembership`], memberlist's LAN defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Swim {
+    /// Lifeguard's refinements (Dadgar et al. 2018): local health
+    /// multiplier, suspicion timeouts shortened by independent suspecters,
+    /// buddy system.
+    pub lifeguard: bool,
+    /// Suspicion timeout in protocol periods per decade of group size:
+    /// `suspicion_mult · max(1, log10 n) · probe_interval` (memberlist's 4).
+    /// Under Lifeguard this is the shortest timeout, reached once
+    /// `suspicion_mult - 2` other members also suspect.
+    pub suspicion_mult: u8,
+    /// Times each piece of news is piggybacked per decade of group size:
+    /// `retransmit_mult · ceil(log10(n + 1))` (memberlist's 4).
+    pub retransmit_mult: u8,
+    /// Period of the full state sync with one random member (memberlist's
+    /// push-pull, 30 s on a LAN): what piggybacking misses, joins above all.
+    pub sync_interval: Duration,
+}
+
+impl Default for Swim {
+    fn default() -> Self {
+        Swim {
+            lifeguard: false,
+            suspicion_mult: 4,
+            retransmit_mult: 4,
+            sync_interval: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Configuration of one node (shared by all nodes of a run).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -119,8 +164,10 @@ pub struct Config {
     pub shuffle_interval: Duration,
     /// Peers of each view sent in a shuffle (active, passive).
     pub shuffle_sample: (u8, u8),
-    /// Whether active neighbours are probed (SWIM). Off in the uniform model.
+    /// Whether peers are probed (SWIM). Off in the uniform model.
     pub failure_detection: bool,
+    /// Which failure detector probes them.
+    pub detector: Detector,
     /// SWIM protocol period: one probe per period.
     pub probe_interval: Duration,
     /// How long a direct probe waits for its ACK before asking others to probe.
@@ -128,7 +175,9 @@ pub struct Config {
     pub probe_timeout: Duration,
     /// Agents asked to probe indirectly (SWIM's k).
     pub indirect_probes: u8,
-    /// How long a suspected agent has to refute before it is declared dead.
+    /// How long a suspected agent has to refute before it is declared dead
+    /// ([`Detector::ActiveView`]; full membership scales its own with the
+    /// group size, see [`Swim::suspicion_mult`]).
     pub suspicion_timeout: Duration,
     /// Messages accepted per origin per second (the design's 10). 0 disables.
     /// A message over the limit is dropped but not marked seen: a later copy
@@ -195,6 +244,7 @@ impl Default for Config {
             shuffle_interval: Duration::from_secs(10),
             shuffle_sample: (3, 4),
             failure_detection: true,
+            detector: Detector::ActiveView,
             probe_interval: Duration::from_secs(1),
             probe_timeout: Duration::from_millis(300),
             indirect_probes: 3,
@@ -265,6 +315,14 @@ impl Config {
         }
         if self.failure_detection && self.sampling != Sampling::Views {
             return Err("failure detection probes the active view: needs sampling = views".into());
+        }
+        if let Detector::FullMembership(swim) = &self.detector {
+            if swim.suspicion_mult == 0 || swim.retransmit_mult == 0 {
+                return Err("suspicion_mult and retransmit_mult must be positive".into());
+            }
+            if swim.sync_interval.is_zero() {
+                return Err("the member sync interval must be positive".into());
+            }
         }
         if self.digest_interval.is_zero() {
             return Err("digest_interval must be positive".into());

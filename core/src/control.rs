@@ -29,6 +29,32 @@ pub enum MemberState {
     Dead = 2,
 }
 
+/// Most membership news one probe message (ping, ack, ping-req) carries
+/// piggybacked. SWIM disseminates by piggybacking alone, so this bounds how
+/// fast news travels (memberlist fills a datagram instead); six entries of
+/// a 16-byte address are 222 bytes, well inside one datagram.
+pub const NEWS_PIGGYBACK_MAX: usize = 16;
+
+/// Membership entries one [`Control::MemberSync`] datagram carries: 32
+/// entries of a 16-byte address are 1,184 bytes, under a 1,280-byte path MTU
+/// with the header.
+pub const SYNC_CHUNK_MAX: usize = 32;
+
+/// One piece of SWIM membership news (full-membership mode): what `from`
+/// says of `member`. Piggybacked on probes and carried by state syncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberNews<A> {
+    /// The agent concerned.
+    pub member: A,
+    /// Its incarnation number.
+    pub incarnation: u32,
+    /// Its state at that incarnation.
+    pub state: MemberState,
+    /// The agent that started this news (a suspicion's suspecter: Lifeguard
+    /// counts independent suspecters).
+    pub from: A,
+}
+
 /// A control message, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Control<A> {
@@ -71,6 +97,9 @@ pub enum Control<A> {
     Ping {
         /// `(requester, requester's probe seq)` for indirect probes.
         relay: Option<(A, u16)>,
+        /// Piggybacked membership news (full-membership SWIM; empty, and
+        /// absent on the wire, otherwise).
+        news: Vec<MemberNews<A>>,
     },
     /// SWIM probe answer.
     Ack {
@@ -80,11 +109,15 @@ pub enum Control<A> {
         relay: Option<(A, u16)>,
         /// The agent that answered the probe.
         member: A,
+        /// Piggybacked membership news, as in [`Control::Ping`].
+        news: Vec<MemberNews<A>>,
     },
     /// SWIM indirect probe request.
     PingReq {
         /// The agent to probe.
         target: A,
+        /// Piggybacked membership news, as in [`Control::Ping`].
+        news: Vec<MemberNews<A>>,
     },
     /// SWIM membership rumour.
     MemberUpdate {
@@ -97,6 +130,15 @@ pub enum Control<A> {
     },
     /// Graceful leave.
     Leave,
+    /// Full-membership SWIM state sync (memberlist's push-pull): one chunk
+    /// of the sender's member list.
+    MemberSync {
+        /// The receiver answers with its own list (set on the first chunk
+        /// of a sync the sender starts).
+        reply: bool,
+        /// Up to [`SYNC_CHUNK_MAX`] members.
+        members: Vec<MemberNews<A>>,
+    },
     /// PlumTree lazy push.
     IHave {
         /// Ids the sender has.
@@ -177,6 +219,31 @@ impl<'a> Reader<'a> {
         }
         (0..n).map(|_| item(self)).collect()
     }
+    fn state(&mut self) -> Option<MemberState> {
+        match self.u8()? {
+            0 => Some(MemberState::Alive),
+            1 => Some(MemberState::Suspect),
+            2 => Some(MemberState::Dead),
+            _ => None,
+        }
+    }
+    fn news<A: Address>(&mut self) -> Option<MemberNews<A>> {
+        Some(MemberNews {
+            member: self.addr()?,
+            incarnation: self.u32()?,
+            state: self.state()?,
+            from: self.addr()?,
+        })
+    }
+    /// Piggybacked news: absent when empty (so that probes of the
+    /// active-view detector keep their layout), never an empty list.
+    fn news_tail<A: Address>(&mut self) -> Option<Vec<MemberNews<A>>> {
+        if self.bytes.is_empty() {
+            return Some(Vec::new());
+        }
+        let news = self.list(Self::news)?;
+        (!news.is_empty() && news.len() <= NEWS_PIGGYBACK_MAX).then_some(news)
+    }
     fn end<T>(self, value: T) -> Option<T> {
         self.bytes.is_empty().then_some(value)
     }
@@ -205,6 +272,20 @@ fn put_id(out: &mut Vec<u8>, id: &MessageId) {
     out.extend_from_slice(&id.seq.to_be_bytes());
 }
 
+fn put_news<A: Address>(out: &mut Vec<u8>, news: &MemberNews<A>) {
+    put_addr(out, &news.member);
+    out.extend_from_slice(&news.incarnation.to_be_bytes());
+    out.push(news.state as u8);
+    put_addr(out, &news.from);
+}
+
+/// Appends piggybacked news: nothing when there is none.
+fn put_news_tail<A: Address>(out: &mut Vec<u8>, news: &[MemberNews<A>]) {
+    if !news.is_empty() {
+        put_list(out, &news[..news.len().min(NEWS_PIGGYBACK_MAX)], put_news);
+    }
+}
+
 fn put_list<T>(out: &mut Vec<u8>, items: &[T], mut put: impl FnMut(&mut Vec<u8>, &T)) {
     let items = &items[..items.len().min(CONTROL_LIST_MAX)];
     out.push(items.len() as u8);
@@ -229,6 +310,7 @@ impl<A: Address> Control<A> {
             Control::PingReq { .. } => MsgType::PingReq,
             Control::MemberUpdate { .. } => MsgType::MemberUpdate,
             Control::Leave => MsgType::Leave,
+            Control::MemberSync { .. } => MsgType::MemberSync,
             Control::IHave { .. } => MsgType::IHave,
             Control::IWant { .. } => MsgType::IWant,
             Control::Graft => MsgType::Graft,
@@ -259,17 +341,29 @@ impl<A: Address> Control<A> {
                 put_list(out, peers, put_addr);
             }
             Control::ShuffleReply { peers } => put_list(out, peers, put_addr),
-            Control::Ping { relay } => put_relay(out, relay),
+            Control::Ping { relay, news } => {
+                put_relay(out, relay);
+                put_news_tail(out, news);
+            }
             Control::Ack {
                 probe_seq,
                 relay,
                 member,
+                news,
             } => {
                 out.extend_from_slice(&probe_seq.to_be_bytes());
                 put_relay(out, relay);
                 put_addr(out, member);
+                put_news_tail(out, news);
             }
-            Control::PingReq { target } => put_addr(out, target),
+            Control::PingReq { target, news } => {
+                put_addr(out, target);
+                put_news_tail(out, news);
+            }
+            Control::MemberSync { reply, members } => {
+                out.push(u8::from(*reply));
+                put_list(out, &members[..members.len().min(SYNC_CHUNK_MAX)], put_news);
+            }
             Control::MemberUpdate {
                 member,
                 incarnation,
@@ -314,23 +408,33 @@ impl<A: Address> Control<A> {
             MsgType::ShuffleReply => Control::ShuffleReply {
                 peers: r.list(Reader::addr)?,
             },
-            MsgType::Ping => Control::Ping { relay: r.relay()? },
+            MsgType::Ping => Control::Ping {
+                relay: r.relay()?,
+                news: r.news_tail()?,
+            },
             MsgType::Ack => Control::Ack {
                 probe_seq: r.u16()?,
                 relay: r.relay()?,
                 member: r.addr()?,
+                news: r.news_tail()?,
             },
-            MsgType::PingReq => Control::PingReq { target: r.addr()? },
+            MsgType::PingReq => Control::PingReq {
+                target: r.addr()?,
+                news: r.news_tail()?,
+            },
             MsgType::MemberUpdate => Control::MemberUpdate {
                 member: r.addr()?,
                 incarnation: r.u32()?,
-                state: match r.u8()? {
-                    0 => MemberState::Alive,
-                    1 => MemberState::Suspect,
-                    2 => MemberState::Dead,
-                    _ => return None,
-                },
+                state: r.state()?,
             },
+            MsgType::MemberSync => {
+                let reply = r.bool()?;
+                let members = r.list(Reader::news)?;
+                if members.len() > SYNC_CHUNK_MAX {
+                    return None;
+                }
+                Control::MemberSync { reply, members }
+            }
             MsgType::IHave => Control::IHave {
                 ids: r.list(Reader::id)?,
             },
@@ -360,6 +464,15 @@ mod tests {
         }
     }
 
+    fn news(member: u32, state: MemberState) -> MemberNews<u32> {
+        MemberNews {
+            member,
+            incarnation: 2,
+            state,
+            from: 40,
+        }
+    }
+
     fn samples() -> Vec<Control<u32>> {
         vec![
             Control::Join,
@@ -377,13 +490,40 @@ mod tests {
             Control::ShuffleReply { peers: vec![] },
             Control::Ping {
                 relay: Some((4, 77)),
+                news: vec![],
+            },
+            Control::Ping {
+                relay: None,
+                news: vec![news(3, MemberState::Suspect)],
             },
             Control::Ack {
                 probe_seq: 5,
                 relay: None,
                 member: 8,
+                news: vec![],
             },
-            Control::PingReq { target: 12 },
+            Control::Ack {
+                probe_seq: 5,
+                relay: Some((2, 9)),
+                member: 8,
+                news: vec![news(1, MemberState::Alive), news(2, MemberState::Dead)],
+            },
+            Control::PingReq {
+                target: 12,
+                news: vec![],
+            },
+            Control::PingReq {
+                target: 12,
+                news: vec![news(12, MemberState::Suspect)],
+            },
+            Control::MemberSync {
+                reply: true,
+                members: vec![news(1, MemberState::Alive), news(7, MemberState::Suspect)],
+            },
+            Control::MemberSync {
+                reply: false,
+                members: vec![],
+            },
             Control::MemberUpdate {
                 member: 1,
                 incarnation: 3,
@@ -424,6 +564,26 @@ mod tests {
         let mut bytes = vec![(CONTROL_LIST_MAX + 1) as u8];
         bytes.resize(1 + (CONTROL_LIST_MAX + 1) * 4, 0);
         assert_eq!(Control::<u32>::decode(MsgType::ShuffleReply, &bytes), None);
+    }
+
+    #[test]
+    fn probes_without_news_keep_their_layout() {
+        let mut bytes = Vec::new();
+        Control::<u32>::Ping {
+            relay: None,
+            news: vec![],
+        }
+        .encode(&mut bytes);
+        assert_eq!(bytes, [0], "the relay flag alone, as before piggybacking");
+        // An explicit empty list is not canonical: refused.
+        assert_eq!(Control::<u32>::decode(MsgType::Ping, &[0, 0]), None);
+    }
+
+    #[test]
+    fn piggybacked_news_beyond_the_bound_is_refused() {
+        let mut bytes = vec![0, (NEWS_PIGGYBACK_MAX + 1) as u8];
+        bytes.resize(2 + (NEWS_PIGGYBACK_MAX + 1) * 13, 0);
+        assert_eq!(Control::<u32>::decode(MsgType::Ping, &bytes), None);
     }
 
     proptest! {

@@ -101,6 +101,8 @@ msg_types! {
     MemberUpdate = 0x2A, "member_update";
     /// Graceful leave.
     Leave = 0x2B, "leave";
+    /// Full-membership SWIM state sync: a chunk of the sender's member list.
+    MemberSync = 0x2C, "member_sync";
     /// PlumTree lazy push: "I have these message ids".
     IHave = 0x30, "ihave";
     /// PlumTree repair: "send me this message".

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use colony_core::channel::{Channel, StandardChannel};
-use colony_core::config::{Config, LossOfInterest, StopRule, Strategy as Dissemination};
-use colony_core::control::{Control, MemberState};
+use colony_core::config::{
+    Config, Detector, LossOfInterest, StopRule, Strategy as Dissemination, Swim,
+};
+use colony_core::control::{Control, MemberNews, MemberState};
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::message::MessageId;
 use colony_core::node::{Command, Input, Node};
@@ -40,6 +42,18 @@ fn small_config(strategy: Dissemination) -> Config {
         digest_interval: Duration::from_secs(2),
         ..Config::default()
     }
+}
+
+/// Either failure detector; full membership with and without Lifeguard.
+fn detector() -> impl Strategy<Value = Detector> {
+    prop_oneof![
+        Just(Detector::ActiveView),
+        any::<bool>().prop_map(|lifeguard| Detector::FullMembership(Swim {
+            lifeguard,
+            sync_interval: Duration::from_secs(3),
+            ..Swim::default()
+        })),
+    ]
 }
 
 fn strategy() -> impl Strategy<Value = Dissemination> {
@@ -74,14 +88,35 @@ fn id() -> impl Strategy<Value = MessageId> {
     })
 }
 
-fn control() -> impl Strategy<Value = Control<u32>> {
-    let peer = || 0..PEERS;
-    let peers = || prop::collection::vec(0..PEERS, 0..6);
-    let state = prop::sample::select(vec![
+fn member_state() -> impl Strategy<Value = MemberState> {
+    prop::sample::select(vec![
         MemberState::Alive,
         MemberState::Suspect,
         MemberState::Dead,
-    ]);
+    ])
+}
+
+/// One piece of full-membership SWIM news.
+fn news_item() -> impl Strategy<Value = MemberNews<u32>> {
+    (0..PEERS, 0u32..3, member_state(), 0..PEERS).prop_map(|(member, incarnation, state, from)| {
+        MemberNews {
+            member,
+            incarnation,
+            state,
+            from,
+        }
+    })
+}
+
+/// Piggybacked news, as often none as some.
+fn news() -> impl Strategy<Value = Vec<MemberNews<u32>>> {
+    prop::collection::vec(news_item(), 0..3)
+}
+
+fn control() -> impl Strategy<Value = Control<u32>> {
+    let peer = || 0..PEERS;
+    let peers = || prop::collection::vec(0..PEERS, 0..6);
+    let state = member_state();
     prop_oneof![
         Just(Control::Join),
         (peer(), 0u8..8).prop_map(|(joiner, ttl)| Control::ForwardJoin { joiner, ttl }),
@@ -94,15 +129,19 @@ fn control() -> impl Strategy<Value = Control<u32>> {
             peers
         }),
         peers().prop_map(|peers| Control::ShuffleReply { peers }),
-        prop::option::of((peer(), any::<u16>())).prop_map(|relay| Control::Ping { relay }),
-        (0u16..8, prop::option::of((peer(), 0u16..8)), peer()).prop_map(
-            |(probe_seq, relay, member)| Control::Ack {
+        (prop::option::of((peer(), any::<u16>())), news())
+            .prop_map(|(relay, news)| Control::Ping { relay, news }),
+        (0u16..8, prop::option::of((peer(), 0u16..8)), peer(), news()).prop_map(
+            |(probe_seq, relay, member, news)| Control::Ack {
                 probe_seq,
                 relay,
-                member
+                member,
+                news
             }
         ),
-        peer().prop_map(|target| Control::PingReq { target }),
+        (peer(), news()).prop_map(|(target, news)| Control::PingReq { target, news }),
+        (any::<bool>(), prop::collection::vec(news_item(), 0..4))
+            .prop_map(|(reply, members)| Control::MemberSync { reply, members }),
         (peer(), 0u32..3, state).prop_map(|(member, incarnation, state)| Control::MemberUpdate {
             member,
             incarnation,
@@ -244,10 +283,11 @@ proptest! {
     fn no_input_sequence_panics_a_node_or_grows_a_structure_past_its_bound(
         strategy in strategy(),
         failure_detection in any::<bool>(),
+        detector in detector(),
         reputation in any::<bool>(),
         steps in prop::collection::vec(step(), 1..60),
     ) {
-        let config = Arc::new(Config { failure_detection, reputation, ..small_config(strategy) });
+        let config = Arc::new(Config { failure_detection, detector, reputation, ..small_config(strategy) });
         let mut node = Node::<u32>::new(AgentId::from_index(0), 0, Arc::clone(&config), Rng::from_seed(3));
         let mut now = Time::ZERO;
         let mut buf = Vec::new();

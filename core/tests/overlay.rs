@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use colony_core::config::{Config, Strategy};
 use colony_core::control::Control;
-use colony_core::header::CompactHeader;
 use colony_core::message::MessageId;
 use colony_core::node::{Command, Event, PeerChange};
-use driver::{Net, encode_control};
-use zerocopy::FromBytes;
+use driver::{Net, encode_control, record};
 
 fn plumtree() -> Config {
     Config {
@@ -24,34 +22,6 @@ fn plumtree() -> Config {
         },
         ..Config::default()
     }
-}
-
-/// The control messages every node sent, as (from, to, control), recorded
-/// by the driver's filter (which passes everything but what `drop` refuses).
-type Sent = Rc<RefCell<Vec<(u32, u32, Control<u32>)>>>;
-
-fn record(net: &mut Net, drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static) -> Sent {
-    let sent: Sent = Rc::default();
-    let log = Rc::clone(&sent);
-    net.filter = Some(Box::new(move |from, to, bytes, _now| {
-        let Ok((header, rest)) = CompactHeader::ref_from_prefix(bytes) else {
-            return true;
-        };
-        let Some(msg_type) = header.msg_type() else {
-            return true;
-        };
-        let len = usize::from(header.payload_len());
-        let Some(control) = rest
-            .get(..len)
-            .and_then(|payload| Control::<u32>::decode(msg_type, payload))
-        else {
-            return true;
-        };
-        let pass = !drop(from, to, &control);
-        log.borrow_mut().push((from, to, control));
-        pass
-    }));
-    sent
 }
 
 fn delivered(net: &Net, node: u32, id: MessageId) -> bool {

@@ -7,11 +7,12 @@
 //! state is O(log n) whatever the swarm size.
 
 use super::gossip::Missing;
+use super::swim::SwimState;
 use super::timers::{MemberTimer, MemberTimers};
 use super::{Event, Node, PeerChange};
 use crate::address::Address;
 use crate::config::Sampling;
-use crate::control::{Control, MemberState};
+use crate::control::{Control, MemberNews, MemberState};
 use crate::id_set::IdSet;
 use crate::message::MessageId;
 use crate::rng::mix64;
@@ -43,10 +44,10 @@ const MEMBER_UPDATE_DOMAIN: u64 = 0x6d65_6d62_6572_5f75;
 
 /// A probe in flight.
 #[derive(Clone, Debug)]
-struct Probe<A> {
-    target: A,
-    seq: u16,
-    acked: bool,
+pub(super) struct Probe<A> {
+    pub(super) target: A,
+    pub(super) seq: u16,
+    pub(super) acked: bool,
 }
 
 /// A suspected agent.
@@ -97,7 +98,7 @@ pub(super) struct Membership<A> {
     pub(super) lazy_queue: Vec<MessageId>,
     /// Announced ids not yet received.
     pub(super) missing: Vec<Missing<A>>,
-    probe: Option<Probe<A>>,
+    pub(super) probe: Option<Probe<A>>,
     probe_cursor: usize,
     suspects: Vec<Suspect<A>>,
     /// Membership rumours already seen: kept apart from the message
@@ -114,7 +115,9 @@ pub(super) struct Membership<A> {
     unanswered: Vec<A>,
     /// Latest incarnations heard from refutations.
     incarnations: Vec<(A, u32)>,
-    incarnation: u32,
+    pub(super) incarnation: u32,
+    /// Full-membership SWIM state, when that detector runs.
+    pub(super) swim: Option<Box<SwimState<A>>>,
     /// The contacts this node joined through, kept to rejoin when both
     /// views run empty.
     contacts: Vec<A>,
@@ -141,6 +144,7 @@ impl<A> Default for Membership<A> {
             unanswered: Vec::new(),
             incarnations: Vec::new(),
             incarnation: 0,
+            swim: None,
             contacts: Vec::new(),
             lost_since_join: 0,
             timers: MemberTimers::default(),
@@ -158,6 +162,9 @@ impl<A: Address> Membership<A> {
             + (self.dead.capacity() + self.unanswered.capacity()) * size_of::<A>()
             + self.contacts.capacity() * size_of::<A>()
             + self.rumours.heap_bytes()
+            + self.swim.as_ref().map_or(0, |s| {
+                size_of::<super::swim::SwimState<A>>() + s.heap_bytes()
+            })
     }
 
     fn known_incarnation(&self, member: A) -> u32 {
@@ -241,6 +248,10 @@ impl<A: Address> Node<A> {
         m.contacts = kept;
         m.lost_since_join = 0;
         self.send_control(first, &Control::Join);
+        if self.swim_config().is_some() {
+            let contacts = self.membership_state().contacts.clone();
+            self.swim_join(&contacts);
+        }
     }
 
     pub(super) fn on_join(&mut self, joiner: A) {
@@ -335,6 +346,7 @@ impl<A: Address> Node<A> {
     pub(super) fn on_leave(&mut self, source: A) {
         let known = self.active_view().contains(&source);
         self.membership_state().forget(source);
+        self.swim_on_leave(source);
         if known {
             self.events.push_back(Event::Peer {
                 peer: source,
@@ -414,6 +426,9 @@ impl<A: Address> Node<A> {
     /// `peer` sent this node a control message: it is up, whatever this
     /// node confirmed of it before.
     pub(super) fn heard_from(&mut self, peer: A) {
+        if self.swim_config().is_some() {
+            self.swim_learn(peer);
+        }
         if let Some(m) = self.membership.as_mut() {
             if !m.dead.is_empty() {
                 m.dead.retain(|p| *p != peer);
@@ -452,7 +467,7 @@ impl<A: Address> Node<A> {
         Some(candidates[self.rng.index(candidates.len())])
     }
 
-    fn sample<T: Copy>(&mut self, items: &[T], k: usize) -> Vec<T> {
+    pub(super) fn sample<T: Copy>(&mut self, items: &[T], k: usize) -> Vec<T> {
         let mut pool = items.to_vec();
         let mut out = Vec::with_capacity(k.min(pool.len()));
         while out.len() < k && !pool.is_empty() {
@@ -584,12 +599,12 @@ impl<A: Address> Node<A> {
     // ---- SWIM ----
 
     pub(super) fn on_probe_timer(&mut self, now: Time) {
-        let unanswered = self
-            .membership
-            .as_mut()
-            .and_then(|m| m.probe.take())
-            .filter(|p| !p.acked)
-            .map(|p| p.target);
+        let last = self.membership.as_mut().and_then(|m| m.probe.take());
+        if self.swim_config().is_some() {
+            self.swim_probe_timer(now, last.map(|p| (p.target, p.acked)));
+            return;
+        }
+        let unanswered = last.filter(|p| !p.acked).map(|p| p.target);
         if let Some(target) = unanswered {
             self.suspect(now, target, None);
         }
@@ -610,7 +625,14 @@ impl<A: Address> Node<A> {
             seq,
             acked: false,
         });
-        self.send_control_with_seq(target, &Control::Ping { relay: None }, seq);
+        self.send_control_with_seq(
+            target,
+            &Control::Ping {
+                relay: None,
+                news: Vec::new(),
+            },
+            seq,
+        );
         let deadline = now + self.config.probe_timeout;
         self.member_timers()
             .set(MemberTimer::ProbeTimeout, deadline);
@@ -621,6 +643,10 @@ impl<A: Address> Node<A> {
             return;
         };
         if probe.acked {
+            return;
+        }
+        if self.swim_config().is_some() {
+            self.swim_probe_timeout(probe.target, probe.seq);
             return;
         }
         let k = usize::from(self.config.indirect_probes);
@@ -636,17 +662,29 @@ impl<A: Address> Node<A> {
                 helper,
                 &Control::PingReq {
                     target: probe.target,
+                    news: Vec::new(),
                 },
                 probe.seq,
             );
         }
     }
 
-    pub(super) fn on_ping(&mut self, source: A, seq: u16, relay: Option<(A, u16)>) {
+    pub(super) fn on_ping(
+        &mut self,
+        now: Time,
+        source: A,
+        seq: u16,
+        relay: Option<(A, u16)>,
+        news: Vec<MemberNews<A>>,
+    ) {
+        for item in news {
+            self.apply_news(now, item);
+        }
         let ack = Control::Ack {
             probe_seq: seq,
             relay,
             member: self.addr,
+            news: self.news_for(source),
         };
         self.send_control(source, &ack);
         // A direct probe comes from a node that holds this one in its active
@@ -658,8 +696,11 @@ impl<A: Address> Node<A> {
         // taking the prober on; with a full view it tells the prober, which
         // moves this node to its passive view and fills the slot with a real
         // neighbour.
+        // (Full-membership SWIM probes every member: its pings say nothing
+        // of links.)
         if relay.is_none()
             && self.config.sampling == Sampling::Views
+            && self.swim_config().is_none()
             && !self.active_view().contains(&source)
         {
             if self.active_full() {
@@ -670,23 +711,47 @@ impl<A: Address> Node<A> {
         }
     }
 
-    pub(super) fn on_ping_req(&mut self, source: A, seq: u16, target: A) {
+    pub(super) fn on_ping_req(
+        &mut self,
+        now: Time,
+        source: A,
+        seq: u16,
+        target: A,
+        news: Vec<MemberNews<A>>,
+    ) {
+        for item in news {
+            self.apply_news(now, item);
+        }
+        let news = self.news_for(target);
         self.send_control(
             target,
             &Control::Ping {
                 relay: Some((source, seq)),
+                news,
             },
         );
     }
 
-    pub(super) fn on_ack(&mut self, probe_seq: u16, relay: Option<(A, u16)>, member: A) {
+    pub(super) fn on_ack(
+        &mut self,
+        now: Time,
+        probe_seq: u16,
+        relay: Option<(A, u16)>,
+        member: A,
+        news: Vec<MemberNews<A>>,
+    ) {
+        for item in news {
+            self.apply_news(now, item);
+        }
         if let Some((requester, seq)) = relay {
+            let news = self.news_for(requester);
             self.send_control(
                 requester,
                 &Control::Ack {
                     probe_seq: seq,
                     relay: None,
                     member,
+                    news,
                 },
             );
             return;
@@ -755,6 +820,10 @@ impl<A: Address> Node<A> {
 
     /// Confirms every suspect whose deadline passed.
     pub(super) fn on_suspicion_timer(&mut self, now: Time) {
+        if self.swim_config().is_some() {
+            self.swim_suspicion_timer(now);
+            return;
+        }
         let due: Vec<Suspect<A>> = match self.membership.as_mut() {
             Some(m) => {
                 let (due, waiting) = std::mem::take(&mut m.suspects)
@@ -771,7 +840,10 @@ impl<A: Address> Node<A> {
         self.arm_suspicion_timer();
     }
 
-    fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>, hops: u8) {
+    /// Drops an agent confirmed dead from both views and remembers it (see
+    /// [`DEAD_REMEMBERED_MAX`]); whether a view held it. The view is topped
+    /// up by the caller.
+    pub(super) fn forget_dead(&mut self, member: A) -> bool {
         let was_active = self.active_view().contains(&member);
         let was_known = was_active || self.passive_view().contains(&member);
         let m = self.membership_state();
@@ -785,7 +857,11 @@ impl<A: Address> Node<A> {
         if was_active {
             self.active_peer_lost();
         }
-        if was_known {
+        was_known
+    }
+
+    fn confirm_dead(&mut self, member: A, incarnation: u32, source: Option<A>, hops: u8) {
+        if self.forget_dead(member) {
             self.events.push_back(Event::Peer {
                 peer: member,
                 change: PeerChange::Failed,

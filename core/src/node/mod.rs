@@ -45,6 +45,7 @@ mod outbox;
 mod receive;
 mod reputation;
 mod stats;
+mod swim;
 mod timers;
 
 use std::collections::VecDeque;
@@ -650,6 +651,10 @@ impl<A: Address> Node<A> {
             if c.failure_detection {
                 timers.set(MemberTimer::Probe, now + c.probe_interval);
             }
+            if let Some(swim) = self.swim_config() {
+                let timers = &mut self.membership_state().timers;
+                timers.set(MemberTimer::Sync, now + swim.sync_interval);
+            }
         }
     }
 
@@ -702,7 +707,7 @@ impl<A: Address> Node<A> {
             self.on_shuffle_timer();
         }
         if self.member_timer_due(MemberTimer::Probe, now) {
-            let next = now + self.config.probe_interval;
+            let next = now + self.config.probe_interval * self.health_multiplier();
             self.member_timers().set(MemberTimer::Probe, next);
             self.on_probe_timer(now);
         }
@@ -718,6 +723,13 @@ impl<A: Address> Node<A> {
         }
         if self.member_timer_due(MemberTimer::Repair, now) {
             self.on_repair_timer(now);
+        }
+        if self.member_timer_due(MemberTimer::Sync, now)
+            && let Some(swim) = self.swim_config()
+        {
+            self.member_timers()
+                .set(MemberTimer::Sync, now + swim.sync_interval);
+            self.swim_sync_timer();
         }
         if self.timers.is_due(Timer::Digest, now) {
             self.timers

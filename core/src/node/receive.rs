@@ -201,19 +201,23 @@ impl<A: Address> Node<A> {
             Control::Disconnect => self.on_disconnect(source),
             Control::Shuffle { origin, ttl, peers } => self.on_shuffle(source, origin, ttl, peers),
             Control::ShuffleReply { peers } => self.integrate_passive(&peers),
-            Control::Ping { relay } => self.on_ping(source, seq, relay),
+            Control::Ping { relay, news } => self.on_ping(now, source, seq, relay, news),
             Control::Ack {
                 probe_seq,
                 relay,
                 member,
-            } => self.on_ack(probe_seq, relay, member),
-            Control::PingReq { target } => self.on_ping_req(source, seq, target),
+                news,
+            } => self.on_ack(now, probe_seq, relay, member, news),
+            Control::PingReq { target, news } => self.on_ping_req(now, source, seq, target, news),
             Control::MemberUpdate {
                 member,
                 incarnation,
                 state,
             } => self.on_member_update(now, source, hops, member, incarnation, state),
             Control::Leave => self.on_leave(source),
+            Control::MemberSync { reply, members } => {
+                self.on_member_sync(now, source, reply, members)
+            }
             Control::IHave { ids } => self.on_ihave(now, source, &ids),
             Control::IWant { ids } => self.on_iwant(source, &ids),
             Control::Graft => self.make_eager(source),

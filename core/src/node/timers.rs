@@ -1,8 +1,8 @@
 //! The node's timers: fixed tables indexed by kind (as in quinn-proto); the
 //! next wake-up is the earliest armed entry. The node keeps the timers every
 //! node may arm; those of views membership (shuffles, probes, suspicions,
-//! PlumTree repairs) live in its membership state, so a node with uniform
-//! sampling does not carry five idle deadlines (a million agents).
+//! PlumTree repairs, member syncs) live in its membership state, so a node
+//! with uniform sampling does not carry six idle deadlines (a million agents).
 
 use core::marker::PhantomData;
 
@@ -32,6 +32,8 @@ pub(crate) enum MemberTimer {
     Suspicion = 3,
     /// Earliest PlumTree repair deadline.
     Repair = 4,
+    /// Full-membership SWIM: next state sync with a random member.
+    Sync = 5,
 }
 
 impl From<Timer> for usize {
@@ -50,7 +52,7 @@ impl From<MemberTimer> for usize {
 pub(crate) type NodeTimers = Timers<Timer, 3>;
 
 /// The membership timers.
-pub(crate) type MemberTimers = Timers<MemberTimer, 5>;
+pub(crate) type MemberTimers = Timers<MemberTimer, 6>;
 
 /// Armed deadlines of `N` timers of kind `K`; `Time::NEVER` when disarmed.
 /// The earliest is kept up to date on every change, so `next` (called after
@@ -118,12 +120,13 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    const KINDS: [MemberTimer; 5] = [
+    const KINDS: [MemberTimer; 6] = [
         MemberTimer::Shuffle,
         MemberTimer::Probe,
         MemberTimer::ProbeTimeout,
         MemberTimer::Suspicion,
         MemberTimer::Repair,
+        MemberTimer::Sync,
     ];
 
     #[test]

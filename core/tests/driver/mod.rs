@@ -5,7 +5,9 @@
 #![allow(dead_code)] // each test binary uses part of it
 #![allow(unreachable_pub)] // a test-only module: `pub` is its API to the test files
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +21,55 @@ use colony_core::payload::Payload;
 use colony_core::rng::Rng;
 use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
+use zerocopy::FromBytes;
+
+/// The control messages every node sent, as (from, to, control), recorded
+/// by the driver's filter (which passes everything but what `drop` refuses).
+pub type Sent = Rc<RefCell<Vec<(u32, u32, Control<u32>)>>>;
+
+/// As [`Sent`], with the time each message reached the filter.
+pub type SentAt = Rc<RefCell<Vec<(Time, u32, u32, Control<u32>)>>>;
+
+pub fn record(net: &mut Net, drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static) -> Sent {
+    let sent: Sent = Rc::default();
+    let log = Rc::clone(&sent);
+    net.filter = Some(Box::new(move |from, to, bytes, _now| {
+        let Some(control) = decode_control(bytes) else {
+            return true;
+        };
+        let pass = !drop(from, to, &control);
+        log.borrow_mut().push((from, to, control));
+        pass
+    }));
+    sent
+}
+
+/// [`record`] with times.
+pub fn record_at(
+    net: &mut Net,
+    drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static,
+) -> SentAt {
+    let sent: SentAt = Rc::default();
+    let log = Rc::clone(&sent);
+    net.filter = Some(Box::new(move |from, to, bytes, now| {
+        let Some(control) = decode_control(bytes) else {
+            return true;
+        };
+        let pass = !drop(from, to, &control);
+        log.borrow_mut().push((now, from, to, control));
+        pass
+    }));
+    sent
+}
+
+/// The control message a datagram carries, if any.
+fn decode_control(bytes: &[u8]) -> Option<Control<u32>> {
+    let (header, rest) = CompactHeader::ref_from_prefix(bytes).ok()?;
+    let msg_type = header.msg_type()?;
+    let len = usize::from(header.payload_len());
+    rest.get(..len)
+        .and_then(|payload| Control::<u32>::decode(msg_type, payload))
+}
 
 /// A control datagram with sequence number `seq`, as agent 1 sends it.
 pub fn encode_control(seq: u16, control: &Control<u32>) -> Vec<u8> {

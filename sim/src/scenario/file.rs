@@ -216,6 +216,16 @@ pub enum SamplingName {
     Views,
 }
 
+/// Failure detectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetectorName {
+    /// SWIM-style probing of the active view (O(log n) state).
+    ActiveView,
+    /// SWIM over the full member list, as its authors and memberlist run it.
+    Swim,
+}
+
 /// Attention modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -267,8 +277,23 @@ pub struct ProtocolSection {
     pub probe_interval: DurationText,
     /// SWIM direct-probe timeout. Default `"300ms"`.
     pub probe_timeout: DurationText,
-    /// SWIM suspicion timeout. Default `"5s"`.
+    /// SWIM suspicion timeout of the active-view detector. Default `"5s"`.
     pub suspicion_timeout: DurationText,
+    /// `"active-view"` (probe the active view) or `"swim"` (full
+    /// membership, round-robin probes, piggybacked news). Default
+    /// active-view.
+    pub detector: DetectorName,
+    /// Swim: Lifeguard's local health multiplier, dogpile suspicion
+    /// timeouts and buddy system. Default false.
+    pub lifeguard: bool,
+    /// Swim: suspicion timeout in periods per decade of agents
+    /// (`mult · max(1, log10 n) · probe_interval`). Default 4.
+    pub suspicion_mult: u8,
+    /// Swim: sends of each piece of news per decade of agents. Default 4.
+    pub retransmit_mult: u8,
+    /// Swim: period of the full member-list sync with a random member.
+    /// Default `"30s"`.
+    pub member_sync_interval: DurationText,
     /// Messages per origin per second (0 = unlimited). Default 10.
     pub rate_per_s: u32,
     /// Inbox bound. Default 1000.
@@ -313,6 +338,11 @@ impl Default for ProtocolSection {
             probe_interval: parse("1s"),
             probe_timeout: parse("300ms"),
             suspicion_timeout: parse("5s"),
+            detector: DetectorName::ActiveView,
+            lifeguard: false,
+            suspicion_mult: 4,
+            retransmit_mult: 4,
+            member_sync_interval: parse("30s"),
             rate_per_s: 10,
             inbox: 1000,
             dedup: 4096,

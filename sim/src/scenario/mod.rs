@@ -10,7 +10,7 @@ use std::num::{NonZeroU8, NonZeroU16, NonZeroU32};
 
 use colony_core::Priority;
 use colony_core::channel::Channel;
-use colony_core::config::{Config, LossOfInterest, Sampling, StopRule, Strategy};
+use colony_core::config::{Config, Detector, LossOfInterest, Sampling, StopRule, Strategy, Swim};
 use colony_core::priority::AttentionMode;
 use colony_reports::{Expectation, RunReport};
 
@@ -25,8 +25,8 @@ pub use file::ScenarioFile;
 pub use units::{DurationText, RatioText};
 
 use file::{
-    AttentionName, BehaviourName, FaultName, LatencySection, PayloadName, PriorityName, RumorLoss,
-    RumorStop, SamplingName, StrategyName,
+    AttentionName, BehaviourName, DetectorName, FaultName, LatencySection, PayloadName,
+    PriorityName, RumorLoss, RumorStop, SamplingName, StrategyName,
 };
 
 /// The agents a fault or Byzantine group names by `agents` (a list) or by
@@ -655,9 +655,40 @@ impl Scenario {
             SamplingName::Uniform => Sampling::Uniform { population },
             SamplingName::Views => Sampling::Views,
         };
+        if p.lifeguard && p.detector != DetectorName::Swim {
+            let offset = locate_key(&self.source, "protocol", "lifeguard").unwrap_or(0);
+            return Err(ScenarioError::at(
+                &self.path,
+                &self.source,
+                offset..offset,
+                "lifeguard refines the full-membership detector: set detector = \"swim\"",
+            )
+            .key("lifeguard"));
+        }
+        let failure_detection = p.failure_detection.unwrap_or(sampling == Sampling::Views);
+        if p.detector == DetectorName::Swim && !failure_detection {
+            let offset = locate_key(&self.source, "protocol", "detector").unwrap_or(0);
+            return Err(ScenarioError::at(
+                &self.path,
+                &self.source,
+                offset..offset,
+                "detector = \"swim\" needs failure detection (on by default with sampling = \"views\")",
+            )
+            .key("detector"));
+        }
+        let detector = match p.detector {
+            DetectorName::ActiveView => Detector::ActiveView,
+            DetectorName::Swim => Detector::FullMembership(Swim {
+                lifeguard: p.lifeguard,
+                suspicion_mult: p.suspicion_mult,
+                retransmit_mult: p.retransmit_mult,
+                sync_interval: p.member_sync_interval.0,
+            }),
+        };
         let config = Config {
             strategy,
             sampling,
+            detector,
             gossip_interval: p.gossip_interval.0,
             push_rounds: nz8(p.push_rounds, "push_rounds")?,
             hops_initial: p.hops,
@@ -665,7 +696,7 @@ impl Scenario {
             active_view_max: nz8(p.active_view, "active_view")?,
             passive_view_max: nz8(p.passive_view, "passive_view")?,
             shuffle_interval: p.shuffle_interval.0,
-            failure_detection: p.failure_detection.unwrap_or(sampling == Sampling::Views),
+            failure_detection,
             probe_interval: p.probe_interval.0,
             probe_timeout: p.probe_timeout.0,
             suspicion_timeout: p.suspicion_timeout.0,

@@ -118,6 +118,36 @@ fn plumtree_over_uniform_sampling_points_at_the_strategy() {
 }
 
 #[test]
+fn lifeguard_without_the_swim_detector_points_at_its_line() {
+    let views = GOOD.replace(
+        "sampling = \"uniform\"",
+        "sampling = \"views\"\nlifeguard = true",
+    );
+    let error = error_of(&views);
+    assert_eq!(
+        (error.line, error.key.as_deref()),
+        (15, Some("lifeguard")),
+        "{error}"
+    );
+    assert!(error.message.contains("detector = \"swim\""), "{error}");
+    let swim = views.replace("lifeguard = true", "lifeguard = true\ndetector = \"swim\"");
+    assert!(Scenario::parse("t.toml", swim).is_ok());
+}
+
+#[test]
+fn the_swim_detector_without_failure_detection_points_at_it() {
+    let error = error_of(&GOOD.replace(
+        "sampling = \"uniform\"",
+        "sampling = \"uniform\"\ndetector = \"swim\"",
+    ));
+    assert_eq!(
+        (error.line, error.key.as_deref()),
+        (15, Some("detector")),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_zero_fanout_points_at_its_line() {
     let error = error_of(&GOOD.replace("fanout = 1", "fanout = 0"));
     assert_eq!(
