@@ -148,6 +148,47 @@ fn churn_is_the_same_on_the_turmoil_host_and_a_latency_fault_is_refused_there() 
     assert!(error.to_string().contains("latency fault"), "{error}");
 }
 
+/// turmoil loses datagrams at the scenario's ratio and says how many: a
+/// sent datagram is delivered, lost, or (a few, at the stop) in flight; and
+/// a loss fault's window loses more.
+#[test]
+fn turmoil_counts_the_datagrams_its_network_loses() {
+    let lossy = BASE
+        .replace("count = 400", "count = 40")
+        .replace("duration = \"20s\"", "duration = \"6s\"")
+        .replace("[network]\n", "[network]\nloss = \"2/100\"\n");
+    let spec = Scenario::parse("lossy.toml", lossy.clone())
+        .unwrap()
+        .spec(3)
+        .unwrap();
+    let totals = hosts::turmoil::run(&spec, &mut |_| {})
+        .unwrap()
+        .report
+        .totals;
+    let share = totals.datagrams_lost as f64 / totals.datagrams_sent as f64;
+    assert!((0.01..0.03).contains(&share), "lost {share} of {totals:?}");
+    assert!(totals.datagrams_delivered + totals.datagrams_lost <= totals.datagrams_sent);
+    let in_flight = totals.datagrams_sent - totals.datagrams_delivered - totals.datagrams_lost;
+    assert!(in_flight * 100 < totals.datagrams_sent, "{totals:?}");
+    // A loss fault of 50% for a second on top.
+    let fault =
+        lossy + "\n[[faults]]\nkind = \"loss\"\nat = \"2s\"\nuntil = \"3s\"\nloss = \"1/2\"\n";
+    let spec = Scenario::parse("fault.toml", fault)
+        .unwrap()
+        .spec(3)
+        .unwrap();
+    let worse = hosts::turmoil::run(&spec, &mut |_| {})
+        .unwrap()
+        .report
+        .totals;
+    assert!(
+        worse.datagrams_lost > totals.datagrams_lost * 3,
+        "{} lost with the fault, {} without",
+        worse.datagrams_lost,
+        totals.datagrams_lost
+    );
+}
+
 #[test]
 fn bad_latency_and_churn_faults_are_located_errors() {
     for (fault, expected) in [

@@ -242,18 +242,22 @@ impl Recording {
         self.metrics.deliveries()
     }
 
-    /// The outcome of a run on an async host.
+    /// The outcome of a run on an async host that lost `lost` datagrams
+    /// in its network.
     pub(crate) fn finish(
         self,
         spec: &SimSpec,
         mut run: RunFacts,
         nodes: &[&Node<u32>],
+        lost: u64,
         host_drops: &[(&str, u64)],
     ) -> Outcome {
         run.trace = self.trace;
         run.events = nodes.iter().map(|n| n.stats().datagrams_received).sum();
         let stats = (0u32..).zip(nodes.iter().map(|n| n.stats()));
-        let report = self.metrics.full_report(spec, &run, stats, 0, host_drops);
+        let report = self
+            .metrics
+            .full_report(spec, &run, stats, lost, host_drops);
         // Observations keep the order the host produced them in; sorted by
         // (time, agent) they compare across hosts.
         let mut observed = self.observed;

@@ -5,10 +5,11 @@
 //! The scenario maps onto turmoil's own knobs: a constant or uniform
 //! latency becomes turmoil's `[min, max]` message latency (turmoil draws
 //! within it on an exponential curve, in whole milliseconds); constant
-//! region-to-region latencies become per-link latencies; loss becomes
-//! turmoil's link fail rate (each send on a healthy link breaks it with
-//! that probability, dropping the datagram; the next send repairs it);
-//! partitions become turmoil partitions (one-way ones too); clogs hold the
+//! region-to-region latencies become per-link latencies; loss is drawn per
+//! datagram at the sending socket ([`LossySocket`]), by the scenario's
+//! ratio and the fast engine's keyed draw, and counted as `datagrams_lost`
+//! (turmoil's own link failures drop datagrams without counting them, so
+//! its fail rate stays 0); partitions become turmoil partitions (one-way ones too); clogs hold the
 //! clogged agents' links (turmoil also holds what is already in flight on
 //! them, the fast engine only what is sent during the clog); crashes crash
 //! the host and restarts bounce it. turmoil's RNG is seeded with the
@@ -19,7 +20,8 @@
 //! about agents³ per simulated second. This host is for small,
 //! high-fidelity runs and refuses more than [`TURMOIL_AGENTS_MAX`] agents.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -30,11 +32,12 @@ use colony_core::time::Time;
 use super::{
     Outcome, Recording, RecordingSink, drive_agent, schedule_for, shared_config, start_nodes,
 };
-use crate::driver::{Clock, DenseAddresses, Until};
+use crate::driver::{Clock, DatagramSocket, DenseAddresses, Until};
 use crate::engine::{Progress, SimSpec, key_directory, restarted_node, secure};
 use crate::faults::{AgentSet, FaultKind};
+use crate::link_rng::{Stream, StreamKeys};
 use crate::metrics::RunFacts;
-use crate::network::{Latency, NetworkModel};
+use crate::network::{Latency, NetworkModel, Ratio};
 
 /// Most agents a turmoil run takes. Measured here (2-core VM) on the
 /// quickstart scenario (4 s simulated): 50 agents 1.9 s wall, 100 agents
@@ -176,6 +179,42 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
     Ok(())
 }
 
+/// A host's turmoil socket behind the scenario's loss: each datagram is
+/// lost with the current ratio, by a draw keyed on (seed, agent, target,
+/// the agent's send count), and counted. A lost datagram is "sent" (the
+/// driver cannot tell, as with a real network).
+struct LossySocket {
+    inner: turmoil::net::UdpSocket,
+    agent: u32,
+    keys: StreamKeys,
+    /// The loss ratio now (the network's, or a loss fault's while it runs).
+    loss: Rc<Cell<Ratio>>,
+    /// Datagrams lost so far, every agent's.
+    lost: Rc<Cell<u64>>,
+    sent: Cell<u32>,
+}
+
+impl DatagramSocket for LossySocket {
+    async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
+        let seq = self.sent.get();
+        self.sent.set(seq.wrapping_add(1));
+        let target = match to.ip() {
+            IpAddr::V4(ip) => u32::from(ip),
+            IpAddr::V6(ip) => u128::from(ip) as u32,
+        };
+        let bits = self.keys.draw(Stream::Loss, self.agent, target, seq);
+        if self.loss.get().hit(bits) {
+            self.lost.set(self.lost.get() + 1);
+            return Ok(bytes.len());
+        }
+        self.inner.send_to(bytes, to).await
+    }
+
+    fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        self.inner.recv_from(buf)
+    }
+}
+
 /// A change to turmoil's network or hosts at a time.
 #[derive(Clone, Debug)]
 enum Change {
@@ -183,7 +222,7 @@ enum Change {
     Heal { side: AgentSet, one_way: bool },
     Crash(AgentSet),
     Restart { agents: AgentSet, lose_state: bool },
-    Loss(f64),
+    Loss(Ratio),
     Hold { side: AgentSet, release: bool },
 }
 
@@ -223,10 +262,7 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
                     release: true,
                 },
             ),
-            FaultKind::Loss { loss } => (
-                Change::Loss(loss.as_f64()),
-                Change::Loss(spec.network.loss.as_f64()),
-            ),
+            FaultKind::Loss { loss } => (Change::Loss(*loss), Change::Loss(spec.network.loss)),
         };
         changes.push((fault.at_ns, start));
         if let Some(until) = fault.until_ns {
@@ -282,9 +318,11 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         .udp_capacity(UDP_QUEUE_DATAGRAMS)
         .min_message_latency(latency_min)
         .max_message_latency(latency_max)
-        .fail_rate(loss.as_f64())
-        .repair_rate(1.0)
+        .fail_rate(0.0)
         .build();
+    let loss = Rc::new(Cell::new(*loss));
+    let lost = Rc::new(Cell::new(0u64));
+    let keys = StreamKeys::new(spec.seed);
     let ips: Vec<IpAddr> = (0..spec.agents)
         .map(|a| sim.lookup(agent_name(a)))
         .collect();
@@ -313,14 +351,23 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         let book = Rc::clone(&book);
         let recording = Rc::clone(&recording);
         let schedule = schedule_for(spec, agent);
+        let (loss, lost) = (Rc::clone(&loss), Rc::clone(&lost));
         sim.host(agent_name(agent), move || {
             let node = Rc::clone(&node);
             let book = Rc::clone(&book);
             let recording = Rc::clone(&recording);
             let schedule = schedule.clone();
+            let (loss, lost) = (Rc::clone(&loss), Rc::clone(&lost));
             async move {
-                let socket =
-                    turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT)).await?;
+                let socket = LossySocket {
+                    inner: turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT))
+                        .await?,
+                    agent,
+                    keys,
+                    loss,
+                    lost,
+                    sent: Cell::new(0),
+                };
                 // Every host's tokio clock starts when the host does; the
                 // core's zero is the simulation's start.
                 let elapsed = turmoil::sim_elapsed().unwrap_or_default();
@@ -376,7 +423,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                         crashed[a as usize] = false;
                     }
                 }
-                Change::Loss(p) => sim.set_fail_rate(p),
+                Change::Loss(ratio) => loss.set(ratio),
                 Change::Hold { side, release } => {
                     for a in side.iter().filter(|a| *a < spec.agents) {
                         for b in (0..spec.agents).filter(|b| *b != a) {
@@ -425,5 +472,5 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         crashed_at_end: crashed.iter().filter(|c| **c).count() as u64,
     };
     let nodes: Vec<&Node<u32>> = nodes.iter().collect();
-    Ok(recording.finish(spec, run, &nodes, &[]))
+    Ok(recording.finish(spec, run, &nodes, lost.get(), &[]))
 }
