@@ -247,10 +247,11 @@ impl<A: Address> Node<A> {
         s.order.insert(at, peer);
     }
 
-    /// News to piggyback on a probe message to `to`: under Lifeguard the
-    /// suspicion of `to` first (buddy system), then the news sent least
-    /// often. News sent its full count is dropped.
-    fn piggyback(&mut self, to: A) -> Vec<MemberNews<A>> {
+    /// News to piggyback on a probe message to `to` (none under the
+    /// active-view detector): under Lifeguard the suspicion of `to` first
+    /// (buddy system), then the news sent least often. News sent its full
+    /// count is dropped.
+    pub(super) fn news_for(&mut self, to: A) -> Vec<MemberNews<A>> {
         let Some(swim) = self.swim_config() else {
             return Vec::new();
         };
@@ -303,7 +304,7 @@ impl<A: Address> Node<A> {
             seq,
             acked: false,
         });
-        let news = self.piggyback(target);
+        let news = self.news_for(target);
         self.send_control_with_seq(target, &Control::Ping { relay: None, news }, seq);
         let deadline = now + self.config.probe_timeout * self.health_multiplier();
         self.member_timers()
@@ -356,15 +357,9 @@ impl<A: Address> Node<A> {
             .collect();
         let helpers = self.sample(&others, usize::from(self.config.indirect_probes));
         for helper in helpers {
-            let news = self.piggyback(helper);
+            let news = self.news_for(helper);
             self.send_control_with_seq(helper, &Control::PingReq { target, news }, seq);
         }
-    }
-
-    /// Piggybacked news to send along a probe message (empty under the
-    /// active-view detector).
-    pub(super) fn news_for(&mut self, to: A) -> Vec<MemberNews<A>> {
-        self.piggyback(to)
     }
 
     /// Suspicion timeout with `others` independent suspecters beyond the
@@ -421,7 +416,10 @@ impl<A: Address> Node<A> {
             let started = s.suspicions[i].started;
             let timeout = self.suspicion_timeout_ns(swim, others);
             let s = self.swim();
-            s.suspicions[i].deadline = started + core::time::Duration::from_nanos(timeout);
+            // A shorter timeout may already have passed: due now, not in
+            // the past.
+            let deadline = started + core::time::Duration::from_nanos(timeout);
+            s.suspicions[i].deadline = deadline.max(now);
             s.queue_news(news);
             self.arm_swim_suspicion_timer();
             return;
