@@ -105,7 +105,7 @@ fn a_lost_iwant_is_retried_with_the_next_announcer() {
     let iwants = sent
         .borrow()
         .iter()
-        .filter(|(from, _, c)| *from == 9 && matches!(c, Control::IWant { .. }))
+        .filter(|(_, from, _, c)| *from == 9 && matches!(c, Control::IWant { .. }))
         .count();
     assert!(iwants >= 2, "node 9 asked again ({iwants} IWANTs)");
     assert!(delivered(&net, 9, id), "node 9 repaired the message");

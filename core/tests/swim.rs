@@ -13,7 +13,7 @@ use colony_core::config::{Config, Detector, Swim};
 use colony_core::control::{Control, MemberState};
 use colony_core::node::{Event, PeerChange};
 use colony_core::time::Time;
-use driver::{Net, record, record_at};
+use driver::{Net, record};
 
 const AGENTS: u32 = 50;
 
@@ -67,8 +67,8 @@ fn probes_walk_every_member_within_two_rounds_of_the_order() {
     let targets: Vec<u32> = sent
         .borrow()
         .iter()
-        .filter(|(from, _, c)| *from == 3 && matches!(c, Control::Ping { relay: None, .. }))
-        .map(|(_, to, _)| *to)
+        .filter(|(_, from, _, c)| *from == 3 && matches!(c, Control::Ping { relay: None, .. }))
+        .map(|(_, _, to, _)| *to)
         .collect();
     let window = 2 * (AGENTS as usize - 1);
     assert!(targets.len() >= window, "{} probes", targets.len());
@@ -92,7 +92,7 @@ fn probes_walk_every_member_within_two_rounds_of_the_order() {
 #[test]
 fn a_suspect_hears_its_suspicion_on_the_next_ping_under_lifeguard() {
     let mut net = settled(swim(true));
-    let sent = record_at(&mut net, |from, _, c| {
+    let sent = record(&mut net, |from, _, c| {
         from == 5 && matches!(c, Control::Ack { .. })
     });
     net.run_for(Duration::from_secs(20));
@@ -159,7 +159,7 @@ fn a_node_that_hears_no_acks_slows_its_probing_under_lifeguard() {
         net.run_for(Duration::from_secs(30));
         sent.borrow()
             .iter()
-            .filter(|(from, _, c)| *from == 3 && matches!(c, Control::Ping { relay: None, .. }))
+            .filter(|(_, from, _, c)| *from == 3 && matches!(c, Control::Ping { relay: None, .. }))
             .count()
     };
     let (plain, lifeguard) = (pings_by_3(false), pings_by_3(true));

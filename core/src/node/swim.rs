@@ -133,6 +133,18 @@ impl<A: Address> SwimState<A> {
     }
 }
 
+/// Independent suspecters beyond the first after which a Lifeguard
+/// suspicion reaches its shortest timeout (memberlist: `suspicion_mult - 2`,
+/// none in a group too small to supply them).
+fn suspecters_expected(swim: Swim, n: usize) -> usize {
+    let expected = usize::from(swim.suspicion_mult.saturating_sub(2));
+    if n.saturating_sub(2) < expected {
+        0
+    } else {
+        expected
+    }
+}
+
 /// `max(1, log10 n)`: SWIM's timeouts grow with the decades of the group.
 fn decades(n: usize) -> f64 {
     (n.max(1) as f64).log10().max(1.0)
@@ -286,8 +298,8 @@ impl<A: Address> Node<A> {
 
     /// The probe timer: judges the last probe (unanswered: suspect its
     /// target), then pings the next member in the order.
-    pub(super) fn swim_probe_timer(&mut self, now: Time, unanswered: Option<(A, bool)>) {
-        if let Some((target, acked)) = unanswered {
+    pub(super) fn swim_probe_timer(&mut self, now: Time, last: Option<(A, bool)>) {
+        if let Some((target, acked)) = last {
             self.adjust_awareness(!acked);
             if !acked {
                 let incarnation = self.swim().get(target).map_or(0, |m| m.incarnation);
@@ -373,12 +385,7 @@ impl<A: Address> Node<A> {
             return min as u64;
         }
         let max = min * f64::from(SUSPICION_MAX_MULT);
-        let expected = usize::from(swim.suspicion_mult.saturating_sub(2));
-        let expected = if n.saturating_sub(2) < expected {
-            0
-        } else {
-            expected
-        };
+        let expected = suspecters_expected(swim, n);
         if expected == 0 {
             return min as u64;
         }
@@ -406,7 +413,7 @@ impl<A: Address> Node<A> {
             return;
         }
         if let Some(i) = s.suspicions.iter().position(|x| x.member == member) {
-            let expected = usize::from(swim.suspicion_mult.saturating_sub(2));
+            let expected = suspecters_expected(swim, s.group_size());
             let x = &s.suspicions[i];
             if x.suspecters.contains(&from) || x.suspecters.len() > expected {
                 return;

@@ -23,33 +23,13 @@ use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
 use zerocopy::FromBytes;
 
-/// The control messages every node sent, as (from, to, control), recorded
-/// by the driver's filter (which passes everything but what `drop` refuses).
-pub type Sent = Rc<RefCell<Vec<(u32, u32, Control<u32>)>>>;
-
-/// As [`Sent`], with the time each message reached the filter.
-pub type SentAt = Rc<RefCell<Vec<(Time, u32, u32, Control<u32>)>>>;
+/// The control messages every node sent, as (time, from, to, control),
+/// recorded by the driver's filter (which passes everything but what `drop`
+/// refuses) when each reaches it.
+pub type Sent = Rc<RefCell<Vec<(Time, u32, u32, Control<u32>)>>>;
 
 pub fn record(net: &mut Net, drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static) -> Sent {
     let sent: Sent = Rc::default();
-    let log = Rc::clone(&sent);
-    net.filter = Some(Box::new(move |from, to, bytes, _now| {
-        let Some(control) = decode_control(bytes) else {
-            return true;
-        };
-        let pass = !drop(from, to, &control);
-        log.borrow_mut().push((from, to, control));
-        pass
-    }));
-    sent
-}
-
-/// [`record`] with times.
-pub fn record_at(
-    net: &mut Net,
-    drop: impl Fn(u32, u32, &Control<u32>) -> bool + 'static,
-) -> SentAt {
-    let sent: SentAt = Rc::default();
     let log = Rc::clone(&sent);
     net.filter = Some(Box::new(move |from, to, bytes, now| {
         let Some(control) = decode_control(bytes) else {
