@@ -98,17 +98,6 @@ pub const SCALE_LATENCY_MS_MAX: u64 = 5;
 pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
     let population = NonZeroU32::new(agents.max(1)).expect("at least one agent");
     SimSpec {
-        name: format!("scale-{agents}"),
-        agents,
-        seed,
-        node: Config::large_scale(population),
-        network: NetworkModel {
-            latency: Latency::Uniform {
-                min: Duration::from_millis(SCALE_LATENCY_MS_MIN),
-                max: Duration::from_millis(SCALE_LATENCY_MS_MAX),
-            },
-            ..NetworkModel::constant(Duration::from_millis(SCALE_LATENCY_MS_MIN))
-        },
         workload: vec![Broadcast {
             at_ns: 0,
             origin: 0,
@@ -118,16 +107,23 @@ pub fn scale_spec(agents: u32, seed: u64) -> SimSpec {
                 len: FIXTURE_PAYLOAD_LEN,
             },
         }],
-        stop: StopCondition {
-            duration_ns: 60_000_000_000,
-            at_full_coverage: true,
-        },
-        cpu: Vec::new(),
-        faults: Default::default(),
-        script: Vec::new(),
-        observe: false,
-        adversary: Default::default(),
-        signatures: false,
+        ..SimSpec::new(
+            format!("scale-{agents}"),
+            agents,
+            seed,
+            Config::large_scale(population),
+            NetworkModel {
+                latency: Latency::Uniform {
+                    min: Duration::from_millis(SCALE_LATENCY_MS_MIN),
+                    max: Duration::from_millis(SCALE_LATENCY_MS_MAX),
+                },
+                ..NetworkModel::constant(Duration::from_millis(SCALE_LATENCY_MS_MIN))
+            },
+            StopCondition {
+                duration_ns: 60_000_000_000,
+                at_full_coverage: true,
+            },
+        )
     }
 }
 

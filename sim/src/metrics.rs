@@ -120,6 +120,24 @@ const ROUNDS_TRACKED_MAX: u64 = 100_000;
 /// Points of the latency CDF in the report.
 const CDF_POINTS: usize = 100;
 
+/// The honest subscribers of each channel the spec subscribes agents to,
+/// sorted, by channel hash.
+fn honest_subscribers(spec: &SimSpec, byzantine: &AgentSet) -> BTreeMap<u32, Vec<u32>> {
+    let mut by_channel: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for s in &spec.subscriptions {
+        by_channel.entry(s.channel.hash()).or_default().extend(
+            s.agents
+                .iter()
+                .filter(|a| *a < spec.agents && !byzantine.contains(*a)),
+        );
+    }
+    for agents in by_channel.values_mut() {
+        agents.sort_unstable();
+        agents.dedup();
+    }
+    by_channel
+}
+
 impl Metrics {
     pub(crate) fn new(spec: &SimSpec) -> Self {
         let track = (spec.workload.len() as u64).saturating_mul(u64::from(spec.agents))
@@ -127,16 +145,18 @@ impl Metrics {
         let byzantine = spec.adversary.agents().clone();
         let byzantine_count = byzantine.iter().filter(|a| *a < spec.agents).count() as u64;
         let honest = u64::from(spec.agents) - byzantine_count;
+        let subscribers = honest_subscribers(spec, &byzantine);
         let messages = spec
             .workload
             .iter()
             .enumerate()
             .map(|(index, b)| {
                 // Every agent but the origin subscribes to the default
-                // channels; others have no subscriber at start. Only honest
-                // agents count.
-                let subscribed = StandardChannel::from_hash(b.channel_hash)
+                // channels; others have the subscribers the spec gives
+                // them. Only honest agents count.
+                let default = StandardChannel::from_hash(b.channel_hash)
                     .is_some_and(|c| c.subscribed_by_default());
+                let origin_honest = u64::from(!byzantine.contains(b.origin));
                 MessageMetrics {
                     delivered_by: if track {
                         vec![0; spec.agents.div_ceil(64) as usize]
@@ -146,10 +166,14 @@ impl Metrics {
                     origin: b.origin,
                     scheduled_ns: b.at_ns,
                     id: None,
-                    eligible: if subscribed {
-                        honest - u64::from(!byzantine.contains(b.origin))
+                    eligible: if default {
+                        honest - origin_honest
                     } else {
-                        0
+                        // The lists hold honest agents only.
+                        subscribers.get(&b.channel_hash).map_or(0, |agents| {
+                            let origin = agents.binary_search(&b.origin).is_ok();
+                            agents.len() as u64 - u64::from(origin)
+                        })
                     },
                     times: Vec::new(),
                     last_hop: 0,

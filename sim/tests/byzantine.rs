@@ -38,11 +38,6 @@ fn spec(sampling_uniform: bool) -> SimSpec {
         max: Duration::from_millis(15),
     };
     SimSpec {
-        name: "byzantine".into(),
-        agents: AGENTS,
-        seed: 11,
-        node,
-        network,
         workload: vec![Broadcast {
             at_ns: BROADCAST_NS,
             origin: 0,
@@ -50,16 +45,18 @@ fn spec(sampling_uniform: bool) -> SimSpec {
             priority: Priority::Normal,
             payload: PayloadKind::App { len: 48 },
         }],
-        stop: StopCondition {
-            duration_ns: 20_000_000_000,
-            at_full_coverage: false,
-        },
-        cpu: Vec::new(),
-        faults: Default::default(),
-        script: Vec::new(),
-        observe: false,
         adversary: Adversary::default(),
-        signatures: false,
+        ..SimSpec::new(
+            "byzantine",
+            AGENTS,
+            11,
+            node,
+            network,
+            StopCondition {
+                duration_ns: 20_000_000_000,
+                at_full_coverage: false,
+            },
+        )
     }
 }
 

@@ -44,22 +44,18 @@ impl Host {
 
 fn base(config: Config) -> SimSpec {
     SimSpec {
-        name: "conformance".into(),
-        agents: AGENTS,
-        seed: 7,
-        node: config,
-        network: NetworkModel::constant(Duration::from_millis(5)),
-        workload: Vec::new(),
-        stop: StopCondition {
-            duration_ns: RUN_NS,
-            at_full_coverage: false,
-        },
-        cpu: Vec::new(),
-        faults: Default::default(),
-        script: Vec::new(),
         observe: true,
-        adversary: Default::default(),
-        signatures: false,
+        ..SimSpec::new(
+            "conformance",
+            AGENTS,
+            7,
+            config,
+            NetworkModel::constant(Duration::from_millis(5)),
+            StopCondition {
+                duration_ns: RUN_NS,
+                at_full_coverage: false,
+            },
+        )
     }
 }
 

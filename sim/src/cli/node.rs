@@ -272,13 +272,24 @@ fn agent_id(args: &NodeArgs, bound: SocketAddrV4) -> (AgentId, u64) {
     (AgentId(bytes), high)
 }
 
-fn config(args: &NodeArgs) -> Result<Config, String> {
-    let config = match &args.scenario {
+/// The node's configuration and the channels it subscribes to beyond the
+/// default ones: the scenario's `[protocol]`, and its `[[agents.subscribe]]`
+/// groups that name this agent's `--index`.
+fn config(args: &NodeArgs) -> Result<(Config, Vec<Channel>), String> {
+    let (config, channels) = match &args.scenario {
         Some(path) => {
             let scenario = Scenario::load(&path.to_string_lossy()).map_err(|e| e.to_string())?;
-            scenario.spec(args.seed).map_err(|e| e.to_string())?.node
+            let spec = scenario.spec(args.seed).map_err(|e| e.to_string())?;
+            let index = args.index.and_then(|i| u32::try_from(i).ok());
+            let channels = spec
+                .subscriptions
+                .into_iter()
+                .filter(|s| index.is_some_and(|i| s.agents.contains(i)))
+                .map(|s| s.channel)
+                .collect();
+            (spec.node, channels)
         }
-        None => Config::default(),
+        None => (Config::default(), Vec::new()),
     };
     if let Sampling::Uniform { .. } = config.sampling {
         return Err(
@@ -288,11 +299,11 @@ fn config(args: &NodeArgs) -> Result<Config, String> {
         );
     }
     config.validate()?;
-    Ok(config)
+    Ok((config, channels))
 }
 
 pub(crate) fn node(args: &NodeArgs) -> u8 {
-    let config = match config(args) {
+    let (config, channels) = match config(args) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("colony node: {e}");
@@ -306,7 +317,7 @@ pub(crate) fn node(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    match runtime.block_on(run_node(args, config)) {
+    match runtime.block_on(run_node(args, config, channels)) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("colony node: {e}");
@@ -352,7 +363,7 @@ async fn read_stdin(
     }
 }
 
-async fn run_node(args: &NodeArgs, config: Config) -> Result<(), String> {
+async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Result<(), String> {
     let socket = tokio::net::UdpSocket::bind(args.bind)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
@@ -365,6 +376,10 @@ async fn run_node(args: &NodeArgs, config: Config) -> Result<(), String> {
     let rng = Rng::for_agent(args.seed, NODE_RNG_STREAM, stream);
     let mut node = Node::new(id, bound, Arc::new(config), rng);
     let clock = Clock::with_epoch(tokio::time::Instant::now());
+    for channel in channels {
+        // Checked against the table's bounds when the scenario loaded.
+        let _ = node.handle(Time::ZERO, Input::Command(Command::Subscribe(channel)));
+    }
     let _ = node.handle(Time::ZERO, Input::Timeout);
     print_line(
         args.json,

@@ -15,9 +15,9 @@ use colony_core::time::Time;
 
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::{Arena, InFlight, bytes_of};
-use super::secure;
 use super::timer_wheel::TimerWheel;
 use super::{AgentSlot, Broadcast, CHUNK_AGENTS, CpuSlot, NO_TIMEOUT};
+use super::{Subscription, secure, subscribe};
 use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
 use crate::link_rng::StreamKeys;
@@ -137,6 +137,8 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) faults: &'a FaultTimeline,
     /// The shared node configuration (for restarts with a fresh state).
     pub(crate) config: &'a Arc<Config>,
+    /// Channel subscriptions (for restarts with a fresh state).
+    pub(crate) subscriptions: &'a [Subscription],
     /// Agents in the run.
     pub(crate) agents: u32,
 }
@@ -174,6 +176,7 @@ const RESTART_RNG_STREAM: u64 = 0x0072_6573_7461_7274;
 pub(crate) fn restarted_node(
     seed: u64,
     config: &Arc<Config>,
+    subscriptions: &[Subscription],
     agents: u32,
     agent: u32,
     restarts: u32,
@@ -188,6 +191,7 @@ pub(crate) fn restarted_node(
         rng,
     );
     let _ = node.handle(time, Input::Timeout);
+    subscribe(&mut node, subscriptions, agent, time);
     if config.sampling == Sampling::Views && agents > 1 {
         // Several contacts: any of them may be down too; the node asks the
         // others from its passive view until one answers.
@@ -226,8 +230,15 @@ fn lifecycle(
             slot.crashed = false;
             if lose_state {
                 slot.restarts += 1;
-                *node =
-                    restarted_node(ctx.seed, ctx.config, ctx.agents, agent, slot.restarts, time);
+                *node = restarted_node(
+                    ctx.seed,
+                    ctx.config,
+                    ctx.subscriptions,
+                    ctx.agents,
+                    agent,
+                    slot.restarts,
+                    time,
+                );
                 secure(node, ctx.seed, ctx.keys, agent);
             } else {
                 let _ = node.handle(time, Input::Timeout);

@@ -33,9 +33,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use colony_core::channel::Channel;
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
-use colony_core::node::{Input, Node, PeerChange};
+use colony_core::node::{Command, Input, Node, PeerChange};
 use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
@@ -45,7 +46,7 @@ use rayon::prelude::*;
 
 use crate::byzantine::{Adversary, Behaviour};
 use crate::detection::Detection;
-use crate::faults::{FaultKind, FaultTimeline};
+use crate::faults::{AgentSet, FaultKind, FaultTimeline};
 use crate::link_rng::StreamKeys;
 use crate::memo_keys::MemoKeys;
 use crate::metrics::{Metrics, RunFacts};
@@ -188,6 +189,49 @@ pub struct SimSpec {
     /// Every agent signs what it originates and accepts only messages with
     /// a valid signature from their origin (keys from the seed).
     pub signatures: bool,
+    /// Channels beyond the default ones that agents subscribe to from the
+    /// start (and again after a restart with a fresh state).
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// Agents subscribed to a channel from the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// The channel (`_debug`, `custom:NAME`).
+    pub channel: Channel,
+    /// Its subscribers.
+    pub agents: AgentSet,
+}
+
+impl SimSpec {
+    /// A run of `agents` agents under `node` over `network` until `stop`,
+    /// with no workload, fault, script, adversary, CPU model, signature or
+    /// extra subscription: add what the run needs with struct update syntax.
+    pub fn new(
+        name: impl Into<String>,
+        agents: u32,
+        seed: u64,
+        node: Config,
+        network: NetworkModel,
+        stop: StopCondition,
+    ) -> Self {
+        SimSpec {
+            name: name.into(),
+            agents,
+            seed,
+            node,
+            network,
+            workload: Vec::new(),
+            stop,
+            cpu: Vec::new(),
+            faults: FaultTimeline::default(),
+            script: Vec::new(),
+            observe: false,
+            adversary: Adversary::default(),
+            signatures: false,
+            subscriptions: Vec::new(),
+        }
+    }
 }
 
 impl SimSpec {
@@ -263,15 +307,36 @@ impl std::fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// Agent `agent`'s node at the start of a run: the same on every host.
-pub(crate) fn new_node(seed: u64, config: &Arc<Config>, agent: u32) -> Node<u32> {
+/// Agent `agent`'s node at the start of a run, subscribed to its channels:
+/// the same on every host.
+pub(crate) fn new_node(
+    seed: u64,
+    config: &Arc<Config>,
+    subscriptions: &[Subscription],
+    agent: u32,
+) -> Node<u32> {
     let rng = Rng::for_agent(seed, AGENT_RNG_STREAM, u64::from(agent));
-    Node::new(
+    let mut node = Node::new(
         AgentId::from_index(u64::from(agent)),
         agent,
         Arc::clone(config),
         rng,
-    )
+    );
+    subscribe(&mut node, subscriptions, agent, Time::ZERO);
+    node
+}
+
+/// Subscribes agent `agent`'s node to the channels the run gives it. The
+/// scenario checked the table's bounds and hash collisions at load.
+pub(crate) fn subscribe(
+    node: &mut Node<u32>,
+    subscriptions: &[Subscription],
+    agent: u32,
+    now: Time,
+) {
+    for s in subscriptions.iter().filter(|s| s.agents.contains(agent)) {
+        let _ = node.handle(now, Input::Command(Command::Subscribe(s.channel.clone())));
+    }
 }
 
 /// The key directory of a run with signatures: every agent's public key,
@@ -484,7 +549,7 @@ impl Engine {
             (0..n.div_ceil(CHUNK_AGENTS)).map(|_| Vec::new()).collect();
         let keys = key_directory(&spec);
         for agent in 0..spec.agents {
-            let mut node = new_node(spec.seed, &config, agent);
+            let mut node = new_node(spec.seed, &config, &spec.subscriptions, agent);
             secure(&mut node, spec.seed, keys.as_ref(), agent);
             let _ = node.handle(Time::ZERO, Input::Timeout);
             let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
@@ -723,6 +788,7 @@ impl Engine {
             costs: &self.costs,
             faults: &self.spec.faults,
             config: &self.config,
+            subscriptions: &self.spec.subscriptions,
             agents: self.spec.agents,
         };
         self.nodes

@@ -16,22 +16,6 @@ const SECOND_NS: u64 = 1_000_000_000;
 
 fn push_spec(agents: u32, seed: u64) -> SimSpec {
     SimSpec {
-        name: "test".into(),
-        agents,
-        seed,
-        node: Config {
-            sampling: Sampling::Uniform {
-                population: NonZeroU32::new(agents).unwrap(),
-            },
-            ..Config::large_scale(NonZeroU32::new(agents).unwrap())
-        },
-        network: NetworkModel {
-            latency: Latency::Uniform {
-                min: Duration::from_millis(1),
-                max: Duration::from_millis(5),
-            },
-            ..NetworkModel::constant(Duration::from_millis(1))
-        },
         workload: vec![Broadcast {
             at_ns: 0,
             origin: 0,
@@ -39,16 +23,28 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
             priority: Priority::Normal,
             payload: super::PayloadKind::App { len: 24 },
         }],
-        stop: StopCondition {
-            duration_ns: 60 * SECOND_NS,
-            at_full_coverage: true,
-        },
-        cpu: Vec::new(),
-        faults: Default::default(),
-        script: Vec::new(),
-        observe: false,
-        adversary: Default::default(),
-        signatures: false,
+        ..SimSpec::new(
+            "test",
+            agents,
+            seed,
+            Config {
+                sampling: Sampling::Uniform {
+                    population: NonZeroU32::new(agents).unwrap(),
+                },
+                ..Config::large_scale(NonZeroU32::new(agents).unwrap())
+            },
+            NetworkModel {
+                latency: Latency::Uniform {
+                    min: Duration::from_millis(1),
+                    max: Duration::from_millis(5),
+                },
+                ..NetworkModel::constant(Duration::from_millis(1))
+            },
+            StopCondition {
+                duration_ns: 60 * SECOND_NS,
+                at_full_coverage: true,
+            },
+        )
     }
 }
 

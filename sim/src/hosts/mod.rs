@@ -132,7 +132,7 @@ pub(crate) fn start_nodes(spec: &SimSpec) -> Vec<Node<u32>> {
     let keys = key_directory(spec);
     (0..spec.agents)
         .map(|agent| {
-            let mut node = new_node(spec.seed, &config, agent);
+            let mut node = new_node(spec.seed, &config, &spec.subscriptions, agent);
             secure(&mut node, spec.seed, keys.as_ref(), agent);
             let _ = node.handle(Time::ZERO, Input::Timeout);
             node

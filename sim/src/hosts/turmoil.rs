@@ -407,6 +407,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                             *nodes[a as usize].borrow_mut() = restarted_node(
                                 spec.seed,
                                 &config,
+                                &spec.subscriptions,
                                 spec.agents,
                                 a,
                                 restarts[a as usize],

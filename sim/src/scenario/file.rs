@@ -141,6 +141,31 @@ pub struct AgentsSection {
     /// Agents with a finite CPU (the CPU model); others are infinitely fast.
     #[serde(default)]
     pub cpu: Vec<CpuSection>,
+    /// Channels beyond the default ones that groups of agents subscribe to
+    /// from the start (`_debug`, `custom:NAME`).
+    #[serde(default)]
+    pub subscribe: Vec<SubscribeSection>,
+}
+
+/// A group of agents subscribed to a channel from the start.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeSection {
+    /// The channel (`_debug`, `custom:NAME`).
+    #[schemars(with = "String")]
+    pub channel: Spanned<String>,
+    /// The subscribers: the first share of the agents (`"1/3"`)…
+    #[serde(default)]
+    pub share: Option<RatioText>,
+    /// …or a list of agents…
+    #[serde(default)]
+    pub agents: Option<Vec<u32>>,
+    /// …or a range: `first` and `count`.
+    #[serde(default)]
+    pub first: Option<u32>,
+    /// Agents in the range. Default 1.
+    #[serde(default)]
+    pub count: Option<u32>,
 }
 
 /// A group of agents with a finite CPU.

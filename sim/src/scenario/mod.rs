@@ -9,14 +9,14 @@ mod units;
 use std::num::{NonZeroU8, NonZeroU16, NonZeroU32};
 
 use colony_core::Priority;
-use colony_core::channel::Channel;
+use colony_core::channel::{Channel, SubscriptionTable};
 use colony_core::config::{Config, Detector, LossOfInterest, Sampling, StopRule, Strategy, Swim};
 use colony_core::priority::AttentionMode;
 use colony_reports::{Expectation, RunReport};
 
 use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use crate::engine::cpu::CpuGroup;
-use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
+use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition, Subscription};
 use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
 use crate::network::{Latency, NetworkModel, Ratio, Regions};
 
@@ -172,6 +172,7 @@ impl Scenario {
                 .key("channel"));
             }
         }
+        self.check_receivers(count)?;
         for group in &f.agents.cpu {
             if group.count == 0
                 || u64::from(group.first) + u64::from(group.count) > u64::from(count)
@@ -297,6 +298,78 @@ impl Scenario {
         }
         listed_agents(fault.agents.as_deref(), fault.first, fault.count, count)
             .map_err(|why| self.fault_error(fault, why))
+    }
+
+    /// The channel subscriptions of `[[agents.subscribe]]`, each group's
+    /// errors located at its channel.
+    fn subscriptions(&self, count: u32) -> Result<Vec<Subscription>, ScenarioError> {
+        let mut table = SubscriptionTable::default();
+        let mut subscriptions = Vec::new();
+        for group in &self.file.agents.subscribe {
+            let error = |why: String| {
+                ScenarioError::at(&self.path, &self.source, group.channel.span(), why)
+                    .key("subscribe")
+            };
+            let channel =
+                Channel::parse(group.channel.get_ref()).map_err(|e| error(e.to_string()))?;
+            // One table for every group's channel: a hash collision or more
+            // custom channels than an agent may hold fails here, not as a
+            // silently refused command in the run.
+            table
+                .subscribe(&channel)
+                .map_err(|e| error(format!("{e}")))?;
+            let given = [
+                group.share.is_some(),
+                group.agents.is_some(),
+                group.first.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
+                return Err(error(
+                    "name the subscribers with exactly one of `share`, `agents` or `first`".into(),
+                ));
+            }
+            let agents = match group.share {
+                Some(share) => {
+                    let end = (u64::from(count) * u64::from(share.0.numerator)
+                        / u64::from(share.0.denominator)) as u32;
+                    AgentSet::from_ranges(vec![(0, end)])
+                }
+                None => listed_agents(group.agents.as_deref(), group.first, group.count, count)
+                    .map_err(error)?,
+            };
+            subscriptions.push(Subscription { channel, agents });
+        }
+        Ok(subscriptions)
+    }
+
+    /// A broadcast on a channel nobody but its origin receives measures
+    /// nothing (coverage of zero agents): refused at the workload line.
+    fn check_receivers(&self, count: u32) -> Result<(), ScenarioError> {
+        let subscriptions = self.subscriptions(count)?;
+        for item in &self.file.workload {
+            let channel = Channel::parse(item.channel.get_ref()).expect("checked above");
+            if matches!(&channel, Channel::Standard(c) if c.subscribed_by_default()) {
+                continue;
+            }
+            let origin = *item.from.get_ref();
+            let receives =
+                |s: &Subscription| s.channel == channel && s.agents.iter().any(|a| a != origin);
+            if !subscriptions.iter().any(receives) {
+                return Err(ScenarioError::at(
+                    &self.path,
+                    &self.source,
+                    item.channel.span(),
+                    format!(
+                        "no agent but the origin receives {}: subscribe agents with \
+                         [[agents.subscribe]] channel = \"{}\" and `share`, `agents` or `first`",
+                        item.channel.get_ref(),
+                        item.channel.get_ref()
+                    ),
+                )
+                .key("channel"));
+            }
+        }
+        Ok(())
     }
 
     fn byzantine_error(
@@ -775,6 +848,7 @@ impl Scenario {
             observe: false,
             adversary: self.adversary(count)?,
             signatures: f.protocol.signatures,
+            subscriptions: self.subscriptions(count)?,
             cpu: f
                 .agents
                 .cpu
