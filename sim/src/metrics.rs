@@ -138,51 +138,60 @@ fn honest_subscribers(spec: &SimSpec, byzantine: &AgentSet) -> BTreeMap<u32, Vec
     by_channel
 }
 
+/// How many agents can receive each broadcast of the workload, in order:
+/// the honest agents but the origin on the default channels, the honest
+/// subscribers but the origin on the others. Every host measures coverage
+/// over these.
+pub(crate) fn eligible_receivers(spec: &SimSpec) -> Vec<u64> {
+    let byzantine = spec.adversary.agents();
+    let byzantine_count = byzantine.iter().filter(|a| *a < spec.agents).count() as u64;
+    let honest = u64::from(spec.agents) - byzantine_count;
+    let subscribers = honest_subscribers(spec, byzantine);
+    spec.workload
+        .iter()
+        .map(|b| {
+            let default = StandardChannel::from_hash(b.channel_hash)
+                .is_some_and(|c| c.subscribed_by_default());
+            if default {
+                honest - u64::from(!byzantine.contains(b.origin))
+            } else {
+                // The lists hold honest agents only.
+                subscribers.get(&b.channel_hash).map_or(0, |agents| {
+                    let origin = agents.binary_search(&b.origin).is_ok();
+                    agents.len() as u64 - u64::from(origin)
+                })
+            }
+        })
+        .collect()
+}
+
 impl Metrics {
     pub(crate) fn new(spec: &SimSpec) -> Self {
         let track = (spec.workload.len() as u64).saturating_mul(u64::from(spec.agents))
             <= DELIVERY_BITS_MAX;
         let byzantine = spec.adversary.agents().clone();
-        let byzantine_count = byzantine.iter().filter(|a| *a < spec.agents).count() as u64;
-        let honest = u64::from(spec.agents) - byzantine_count;
-        let subscribers = honest_subscribers(spec, &byzantine);
         let messages = spec
             .workload
             .iter()
+            .zip(eligible_receivers(spec))
             .enumerate()
-            .map(|(index, b)| {
-                // Every agent but the origin subscribes to the default
-                // channels; others have the subscribers the spec gives
-                // them. Only honest agents count.
-                let default = StandardChannel::from_hash(b.channel_hash)
-                    .is_some_and(|c| c.subscribed_by_default());
-                let origin_honest = u64::from(!byzantine.contains(b.origin));
-                MessageMetrics {
-                    delivered_by: if track {
-                        vec![0; spec.agents.div_ceil(64) as usize]
-                    } else {
-                        Vec::new()
-                    },
-                    origin: b.origin,
-                    scheduled_ns: b.at_ns,
-                    id: None,
-                    eligible: if default {
-                        honest - origin_honest
-                    } else {
-                        // The lists hold honest agents only.
-                        subscribers.get(&b.channel_hash).map_or(0, |agents| {
-                            let origin = agents.binary_search(&b.origin).is_ok();
-                            agents.len() as u64 - u64::from(origin)
-                        })
-                    },
-                    times: Vec::new(),
-                    last_hop: 0,
-                    payload_hash: {
-                        let mut bytes = Vec::new();
-                        let _ = b.payload.build(b.origin, index as u32).encode(&mut bytes);
-                        payload_hash(&bytes)
-                    },
-                }
+            .map(|(index, (b, eligible))| MessageMetrics {
+                delivered_by: if track {
+                    vec![0; spec.agents.div_ceil(64) as usize]
+                } else {
+                    Vec::new()
+                },
+                origin: b.origin,
+                scheduled_ns: b.at_ns,
+                id: None,
+                eligible,
+                times: Vec::new(),
+                last_hop: 0,
+                payload_hash: {
+                    let mut bytes = Vec::new();
+                    let _ = b.payload.build(b.origin, index as u32).encode(&mut bytes);
+                    payload_hash(&bytes)
+                },
             })
             .collect();
         Metrics {

@@ -432,3 +432,61 @@ fn a_node_answers_each_stdin_line_and_leaves_at_the_end_of_input() {
     );
     assert_eq!(lines.last().unwrap()["event"], "stats");
 }
+
+/// A normal-priority message reaches a Focused node as a "queued" notice
+/// without its text; `read` prints it with its text; the final counters
+/// name their drop reasons. Two real processes on loopback, each bounded by
+/// `--for` so a lost datagram fails the test instead of hanging it.
+#[test]
+fn a_queued_message_is_announced_then_read_with_its_text() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader_node = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json", "--for", "8s"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = reader_node.stdin.take().unwrap();
+    let mut lines = BufReader::new(reader_node.stdout.take().unwrap()).lines();
+    let mut next = || -> serde_json::Value {
+        let line = lines.next().expect("a line").expect("utf-8");
+        serde_json::from_str(&line).unwrap()
+    };
+    let listening = next();
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    let mut sender = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--peer", &addr])
+        .args(["--broadcast", "hello world", "--after", "1s", "--for", "3s"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let notice = loop {
+        let line = next();
+        assert_ne!(line["event"], "stats", "stopped before the broadcast came");
+        if line["event"] == "delivered" {
+            break line;
+        }
+    };
+    assert_eq!(notice["disposition"], "queued", "{notice}");
+    assert_eq!(notice["text"], "", "a notice carries no text");
+    writeln!(stdin, "read").unwrap();
+    let read = loop {
+        let line = next();
+        assert_ne!(line["event"], "stats", "stopped before the read");
+        if line["event"] == "read" {
+            break line;
+        }
+    };
+    assert_eq!(read["text"], "hello world");
+    assert_eq!(read["id"], notice["id"]);
+    let stats = loop {
+        let line = next();
+        if line["event"] == "stats" {
+            break line;
+        }
+    };
+    assert!(stats["drops"].is_object(), "labelled drops: {stats}");
+    drop(stdin);
+    assert!(reader_node.wait().unwrap().success());
+    assert!(sender.wait().unwrap().success());
+}

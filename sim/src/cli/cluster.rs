@@ -14,7 +14,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use colony_core::channel::StandardChannel;
 use colony_core::config::Sampling;
 use colony_core::message::MessageId;
 use colony_core::node::{DropReason, NodeStats};
@@ -27,7 +26,7 @@ use super::node::{NodeLine, unix_ns};
 use super::run::publish;
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use crate::engine::{SimSpec, join_plan};
-use crate::metrics::{DeliveryRecord, Metrics, RunFacts};
+use crate::metrics::{DeliveryRecord, Metrics, RunFacts, eligible_receivers};
 use crate::scenario::Scenario;
 
 /// Most agent processes: each is a process with its own runtime on this
@@ -266,6 +265,8 @@ struct Collected {
     stats: BTreeMap<u32, NodeStats>,
     /// Distinct deliverers per broadcast, for stopping at full coverage.
     reached: BTreeMap<MessageId, u64>,
+    /// Agents that can receive each broadcast.
+    eligible: Vec<u64>,
 }
 
 impl Collected {
@@ -315,8 +316,10 @@ impl Collected {
                 stats.datagrams_sent = datagrams_sent;
                 stats.bytes_sent = bytes_sent;
                 stats.delivered = delivered;
-                for (reason, n) in DropReason::ALL.iter().zip(drops) {
-                    stats.add_drops(*reason, n);
+                for (name, n) in drops {
+                    if let Some(reason) = DropReason::ALL.iter().find(|r| r.name() == name) {
+                        stats.add_drops(*reason, n);
+                    }
                 }
                 self.stats.insert(agent, stats);
             }
@@ -324,16 +327,9 @@ impl Collected {
         }
     }
 
-    fn complete(&self, spec: &SimSpec) -> bool {
-        spec.workload.iter().zip(&self.ids).all(|(b, id)| {
-            let eligible = if StandardChannel::from_hash(b.channel_hash)
-                .is_some_and(|c| c.subscribed_by_default())
-            {
-                u64::from(spec.agents) - 1
-            } else {
-                0
-            };
-            id.is_some_and(|id| self.reached.get(&id).copied().unwrap_or(0) >= eligible)
+    fn complete(&self) -> bool {
+        self.ids.iter().zip(&self.eligible).all(|(id, eligible)| {
+            id.is_some_and(|id| self.reached.get(&id).copied().unwrap_or(0) >= *eligible)
         })
     }
 }
@@ -365,6 +361,7 @@ async fn run_cluster(
     let deadline = t0 + Duration::from_nanos(spec.stop.duration_ns);
     let mut collected = Collected {
         ids: vec![None; spec.workload.len()],
+        eligible: eligible_receivers(spec),
         ..Collected::default()
     };
     let mut sent: BTreeMap<(u32, u64), usize> = BTreeMap::new();
@@ -396,7 +393,7 @@ async fn run_cluster(
                 break;
             }
         }
-        if spec.stop.at_full_coverage && plan.peek().is_none() && collected.complete(spec) {
+        if spec.stop.at_full_coverage && plan.peek().is_none() && collected.complete() {
             break;
         }
     }

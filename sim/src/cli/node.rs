@@ -13,6 +13,7 @@
 //! leave                                 leave and exit
 //! ```
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -23,8 +24,11 @@ use clap::Args;
 use colony_core::AgentId;
 use colony_core::channel::{Channel, fnv1a_32};
 use colony_core::config::{Config, Sampling};
-use colony_core::node::{Command, Event, Input, Node, NodeStats};
+use colony_core::message::MessageId;
+use colony_core::msg_type::MsgType;
+use colony_core::node::{Command, DropReason, Event, Input, Node, NodeStats};
 use colony_core::payload::Payload;
+use colony_core::priority::Disposition;
 use colony_core::priority::Priority;
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
@@ -93,7 +97,9 @@ pub(crate) enum NodeLine {
     Sent { line: u64, id: Option<String> },
     /// A stdin command was refused.
     Refused { line: u64, error: String },
-    /// A message was delivered.
+    /// A message was delivered. In Focused mode a normal-priority message
+    /// is only announced here (`disposition` "queued", `text` empty): its
+    /// text comes in a [`NodeLine::Read`] once read with `read`.
     Delivered {
         id: String,
         source: String,
@@ -102,6 +108,14 @@ pub(crate) enum NodeLine {
         disposition: String,
         hops: u8,
         unix_ns: u64,
+        text: String,
+    },
+    /// A queued message read from the inbox (`read [N]`).
+    Read {
+        id: String,
+        source: String,
+        channel_hash: u32,
+        priority: String,
         text: String,
     },
     /// A peer's state changed.
@@ -114,7 +128,9 @@ pub(crate) enum NodeLine {
         datagrams_sent: u64,
         bytes_sent: u64,
         delivered: u64,
-        drops: Vec<u64>,
+        /// Drops by reason name (`duplicate`, `expired`, …), the non-zero
+        /// ones.
+        drops: BTreeMap<String, u64>,
     },
 }
 
@@ -135,9 +151,27 @@ impl NodeLine {
                 text,
                 disposition,
                 ..
+            } if disposition == "queued" => {
+                format!("queued {id} via {source} ({priority}, {hops} hops): `read` shows its text")
+            }
+            NodeLine::Delivered {
+                id,
+                source,
+                priority,
+                hops,
+                text,
+                disposition,
+                ..
             } => format!(
                 "delivered {id} via {source} ({priority}, {hops} hops, {disposition}): {text}"
             ),
+            NodeLine::Read {
+                id,
+                source,
+                priority,
+                text,
+                ..
+            } => format!("read {id} via {source} ({priority}): {text}"),
             NodeLine::Peer { peer, change } => format!("peer {peer}: {change}"),
             NodeLine::Other { what } => what.clone(),
             NodeLine::Stats {
@@ -173,41 +207,71 @@ fn print_line(json: bool, line: &NodeLine) {
     let _ = out.flush();
 }
 
-fn event_line(event: &Event<SocketAddrV4>) -> NodeLine {
-    match event {
-        Event::Delivered(d) => NodeLine::Delivered {
-            id: d.id.to_string(),
-            source: d.source.to_string(),
-            channel_hash: d.channel_hash,
-            priority: d.priority.name().into(),
-            disposition: format!("{:?}", d.disposition).to_lowercase(),
-            hops: d.hops,
-            unix_ns: unix_ns(),
-            text: match Payload::decode(d.msg_type, &d.payload) {
-                Ok(Payload::App(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-                Ok(other) => format!("{other:?}"),
-                Err(_) => String::new(),
+/// Turns events into output lines, telling a queued message's notice from
+/// its reading (both are [`Event::Delivered`]; the second carries the text).
+#[derive(Default)]
+struct EventLines {
+    /// Announced as queued, not read yet.
+    queued: BTreeSet<MessageId>,
+}
+
+impl EventLines {
+    fn line(&mut self, event: &Event<SocketAddrV4>) -> NodeLine {
+        match event {
+            Event::Delivered(d) if self.queued.remove(&d.id) => NodeLine::Read {
+                id: d.id.to_string(),
+                source: d.source.to_string(),
+                channel_hash: d.channel_hash,
+                priority: d.priority.name().into(),
+                text: payload_text(d.msg_type, &d.payload),
             },
-        },
-        Event::Peer { peer, change } => NodeLine::Peer {
-            peer: peer.to_string(),
-            change: format!("{change:?}").to_lowercase(),
-        },
-        Event::Query { from, query, .. } => NodeLine::Other {
-            what: format!("query from {from}: {}", query.question),
-        },
-        Event::Response { from, answer, .. } => NodeLine::Other {
-            what: format!("answer from {from}: {answer}"),
-        },
-        Event::RequestTimedOut { to, .. } => NodeLine::Other {
-            what: format!("request to {to} timed out"),
-        },
-        Event::PartitionSuspected { peers_lost } => NodeLine::Other {
-            what: format!("lost {peers_lost} neighbours: partition suspected"),
-        },
-        Event::Digest(d) => NodeLine::Other {
-            what: format!("digest: {} kinds of message", d.counts.len()),
-        },
+            Event::Delivered(d) => {
+                if d.disposition == Disposition::Queued {
+                    self.queued.insert(d.id);
+                }
+                NodeLine::Delivered {
+                    id: d.id.to_string(),
+                    source: d.source.to_string(),
+                    channel_hash: d.channel_hash,
+                    priority: d.priority.name().into(),
+                    disposition: format!("{:?}", d.disposition).to_lowercase(),
+                    hops: d.hops,
+                    unix_ns: unix_ns(),
+                    text: payload_text(d.msg_type, &d.payload),
+                }
+            }
+            Event::Peer { peer, change } => NodeLine::Peer {
+                peer: peer.to_string(),
+                change: format!("{change:?}").to_lowercase(),
+            },
+            Event::Query { from, query, .. } => NodeLine::Other {
+                what: format!("query from {from}: {}", query.question),
+            },
+            Event::Response { from, answer, .. } => NodeLine::Other {
+                what: format!("answer from {from}: {answer}"),
+            },
+            Event::RequestTimedOut { to, .. } => NodeLine::Other {
+                what: format!("request to {to} timed out"),
+            },
+            Event::PartitionSuspected { peers_lost } => NodeLine::Other {
+                what: format!("lost {peers_lost} neighbours: partition suspected"),
+            },
+            Event::Digest(d) => NodeLine::Other {
+                what: format!("digest: {} kinds of message", d.counts.len()),
+            },
+        }
+    }
+}
+
+/// A payload as text: an app payload's bytes, anything else in debug form.
+fn payload_text(msg_type: MsgType, payload: &[u8]) -> String {
+    if payload.is_empty() {
+        return String::new();
+    }
+    match Payload::decode(msg_type, payload) {
+        Ok(Payload::App(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(other) => format!("{other:?}"),
+        Err(_) => String::new(),
     }
 }
 
@@ -252,9 +316,19 @@ pub(crate) fn parse_command(line: &str) -> Result<Command<SocketAddrV4>, String>
                 contacts: vec![addr],
             })
         }
+        "read" => {
+            let max = match rest.as_slice() {
+                [] => u16::MAX,
+                [n] => n
+                    .parse()
+                    .map_err(|_| format!("`{n}` is not a count of messages (1 to 65535)"))?,
+                _ => return Err("usage: read [N]".into()),
+            };
+            Ok(Command::ReadInbox { max })
+        }
         "leave" => Ok(Command::Leave),
         other => Err(format!(
-            "unknown command `{other}` (broadcast, broadcast-on, join, leave)"
+            "unknown command `{other}` (broadcast, broadcast-on, join, read, leave)"
         )),
     }
 }
@@ -419,9 +493,10 @@ async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Re
         }
         let _ = tx.send((TAG_NONE, Command::Leave));
     });
+    let mut lines = EventLines::default();
     let mut sink = |report: Report<'_, SocketAddrV4>| match report {
         Report::Event(_, event) => {
-            print_line(json, &event_line(event));
+            print_line(json, &lines.line(event));
             reaction(event)
         }
         Report::Handled(_, tag, result) if tag != TAG_NONE => {
@@ -473,6 +548,11 @@ fn stats_line(stats: &NodeStats) -> NodeLine {
         datagrams_sent: stats.datagrams_sent,
         bytes_sent: stats.bytes_sent,
         delivered: stats.delivered,
-        drops: stats.drops().to_vec(),
+        drops: DropReason::ALL
+            .iter()
+            .zip(stats.drops())
+            .filter(|(_, n)| *n > 0)
+            .map(|(reason, n)| (reason.name().to_string(), n))
+            .collect(),
     }
 }
