@@ -149,7 +149,9 @@ pub struct Config {
     /// expired on receipt and no longer forwarded. The design's 60 s.
     pub message_ttl: Duration,
     /// Unix second of the host's time zero: header timestamps are
-    /// `epoch_unix_s + now`. Hosts of one run must agree on it.
+    /// `epoch_unix_s + now`. Simulated hosts of one run share a fixed one;
+    /// a real process (`colony node`) sets the Unix second it starts at, so
+    /// that timestamps are real time on every process.
     pub epoch_unix_s: u32,
     /// Largest active view. HyParView uses log10(n) + 1: 5 covers a
     /// 10^4-agent swarm and stays a small fanout at 10^6.

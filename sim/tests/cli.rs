@@ -490,3 +490,51 @@ fn a_queued_message_is_announced_then_read_with_its_text() {
     assert!(reader_node.wait().unwrap().success());
     assert!(sender.wait().unwrap().success());
 }
+
+/// Two processes started 3 s apart, with a 2 s message TTL: the later one's
+/// broadcast is delivered by the earlier one, whose clock agrees on the
+/// time (real Unix time in both headers, not time since each start).
+#[test]
+fn a_node_started_later_than_the_ttl_is_heard_by_an_earlier_one() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("late-node");
+    let scenario = dir.join("short-ttl.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"short-ttl\"\n[stop]\nduration = \"10s\"\n[agents]\ncount = 2\n\
+         [protocol]\nmessage_ttl = \"2s\"\n",
+    )
+    .unwrap();
+    let scenario = scenario.to_string_lossy().into_owned();
+    let mut early = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json", "--for", "7s"])
+        .args(["--scenario", &scenario])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(early.stdout.take().unwrap()).lines();
+    let listening: serde_json::Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let late = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--peer", &addr])
+        .args(["--scenario", &scenario])
+        .args(["--broadcast", "late news", "--after", "1s", "--for", "2s"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(late.success());
+    let events: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert!(early.wait().unwrap().success());
+    assert!(
+        events.iter().any(|e| e["event"] == "delivered"),
+        "the late node's broadcast never arrived: {events:?}"
+    );
+    let stats = events.last().unwrap();
+    assert_eq!(stats["event"], "stats");
+    assert!(stats["drops"].get("expired").is_none(), "{stats}");
+}

@@ -31,7 +31,6 @@ use colony_core::payload::Payload;
 use colony_core::priority::Disposition;
 use colony_core::priority::Priority;
 use colony_core::rng::{Rng, mix64};
-use colony_core::time::Time;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -185,6 +184,24 @@ impl NodeLine {
             ),
         }
     }
+}
+
+/// The node's clock and the Unix second its zero falls on: the clock
+/// starts at the last whole Unix second, so header timestamps
+/// (`epoch_unix_s` + the node's time) are real Unix time. Processes started
+/// at different times then agree on every message's age; a fixed epoch made
+/// each count from its own start, and a node started more than a TTL after
+/// another dropped that one's messages as expired.
+fn unix_clock() -> (u32, Clock) {
+    let since_epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let second = u32::try_from(since_epoch.as_secs()).unwrap_or(u32::MAX);
+    let into_second = std::time::Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    (
+        second,
+        Clock::with_epoch(tokio::time::Instant::now() - into_second),
+    )
 }
 
 /// Wall-clock nanoseconds since the Unix epoch: real processes on one
@@ -391,7 +408,11 @@ pub(crate) fn node(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    match runtime.block_on(run_node(args, config, channels)) {
+    let result = runtime.block_on(run_node(args, config, channels));
+    // The stdin reader is a blocking read that ends only with its input:
+    // waiting for it kept a `--for` node alive until stdin closed.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("colony node: {e}");
@@ -448,13 +469,18 @@ async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Re
     };
     let (id, stream) = agent_id(args, bound);
     let rng = Rng::for_agent(args.seed, NODE_RNG_STREAM, stream);
+    let (epoch_unix_s, clock) = unix_clock();
+    let config = Config {
+        epoch_unix_s,
+        ..config
+    };
     let mut node = Node::new(id, bound, Arc::new(config), rng);
-    let clock = Clock::with_epoch(tokio::time::Instant::now());
+    let started = clock.now();
     for channel in channels {
         // Checked against the table's bounds when the scenario loaded.
-        let _ = node.handle(Time::ZERO, Input::Command(Command::Subscribe(channel)));
+        let _ = node.handle(started, Input::Command(Command::Subscribe(channel)));
     }
-    let _ = node.handle(Time::ZERO, Input::Timeout);
+    let _ = node.handle(started, Input::Timeout);
     print_line(
         args.json,
         &NodeLine::Listening {
@@ -472,7 +498,7 @@ async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Re
     let mut schedule = Vec::new();
     if let Some(text) = &args.broadcast {
         schedule.push(Timed {
-            at: Time::from_ns(args.after.as_ns()),
+            at: started + std::time::Duration::from_nanos(args.after.as_ns()),
             command: parse_command(&format!("broadcast {text}"))?,
             tag: TAG_NONE,
         });
