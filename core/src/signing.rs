@@ -72,6 +72,26 @@ pub fn sign(key: &SigningKey, datagram: &mut Vec<u8>) {
     datagram.extend_from_slice(&signature.to_bytes());
 }
 
+/// Signs a signed datagram again, in place, over its header and payload as
+/// they are now: what an origin that holds its key does to put a second
+/// message under an id it already used (equivocation), which no signature
+/// check can tell from the first. `false` when `datagram` is not a signed
+/// datagram.
+pub fn sign_again(key: &SigningKey, datagram: &mut [u8]) -> bool {
+    let Ok((header, payload)) = CompactHeader::parse(datagram) else {
+        return false;
+    };
+    if !header.flags().contains(Flags::SIGNED) {
+        return false;
+    }
+    let end = HEADER_LEN + payload.len();
+    let mut message = Vec::with_capacity(end);
+    signed_bytes(datagram, &datagram[HEADER_LEN..end], &mut message);
+    let signature = key.sign(&message).to_bytes();
+    datagram[end..end + SIGNATURE_LEN].copy_from_slice(&signature);
+    true
+}
+
 /// Verifies a parsed datagram: `header` and `payload` as
 /// [`CompactHeader::parse`] returned them from `datagram`.
 pub fn verify(

@@ -9,7 +9,7 @@
 //! | flood | makes the node broadcast junk at `rate` messages per second |
 //! | forge | rewrites the origin of every application datagram it sends to `victim`'s id |
 //! | corrupt | flips one payload byte of a share of the application datagrams it sends |
-//! | equivocate | gives each peer a different payload under the same message id, for messages it originates |
+//! | equivocate | gives each peer a different payload under the same message id, for messages it originates, each signed with its own key (signatures do not stop it; peers that hold one version and receive another see it: `equivocation` drops) |
 //! | replay | sends every application datagram again `delay` later |
 //! | delay | holds every datagram for `delay` before sending it |
 //! | eclipse | colluders keep asking `victim` to make them active neighbours (with the high priority it must accept), fill its passive view with each other through shuffles, and drop every application datagram to it |
@@ -24,6 +24,7 @@ use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::msg_type::MsgType;
 use colony_core::priority::Priority;
 use colony_core::rng::mix64;
+use colony_core::signing::{SeededKeys, sign_again};
 
 use crate::faults::AgentSet;
 use crate::network::Ratio;
@@ -246,9 +247,13 @@ pub fn outgoing(behaviour: &Behaviour, link: Link, bytes: &mut [u8]) -> Outgoing
                 && header.payload_len() > 0
             {
                 // The last payload byte differs per receiver: the same id
-                // carries a different message to each peer.
+                // carries a different message to each peer. The origin holds
+                // its key, so a signed message is signed again: every
+                // version verifies.
                 let last = HEADER_LEN + usize::from(header.payload_len()) - 1;
                 bytes[last] ^= (link.target as u8) | 1;
+                let key = SeededKeys::signing_key(link.seed, u64::from(link.agent));
+                sign_again(&key, bytes);
             }
             Outgoing::Send
         }

@@ -272,8 +272,13 @@ fn corrupted_payloads_get_through_without_signatures_and_fail_with_them() {
     assert_eq!(outcome.report.messages[0].coverage, 1.0);
 }
 
+/// An origin that holds its key signs every version it sends under one
+/// id: signatures cannot stop the split (each version verifies), but with
+/// them an honest agent that holds one version and receives another has
+/// proof of the equivocation and counts it (`equivocation` drops);
+/// without them nothing tells an equivocation from a relay's tampering.
 #[test]
-fn an_equivocating_origin_splits_the_honest_agents_unless_messages_are_signed() {
+fn an_equivocating_origin_splits_the_honest_agents_and_signatures_expose_it() {
     let mut attack = with(
         spec(true),
         AgentSet::from_agents(&[0]),
@@ -282,10 +287,17 @@ fn an_equivocating_origin_splits_the_honest_agents_unless_messages_are_signed() 
     attack.workload[0].origin = 0; // the origin itself equivocates
     let open = run(&attack);
     assert!(open.report.totals.tampered_deliveries > 0);
+    assert_eq!(open.report.totals.drops.get("equivocation"), None);
     let mut signed = attack;
     signed.signatures = true;
     let outcome = run(&signed);
-    assert_eq!(outcome.report.totals.tampered_deliveries, 0);
+    assert!(
+        outcome.report.totals.tampered_deliveries > 0,
+        "every version verifies: the honest agents still split"
+    );
+    let seen = outcome.report.totals.drops.get("equivocation").copied();
+    assert!(seen.unwrap_or(0) > 0, "{:?}", outcome.report.totals.drops);
+    assert_eq!(outcome.report.totals.drops.get("bad_signature"), None);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! they read the header in place and allocate nothing.
 
 use super::reputation::{PENALTY_GRAYLISTED, PENALTY_INVALID, PENALTY_RATE, Reputation};
-use super::{DropReason, Event, Node};
+use super::{DropReason, Event, Node, gossip};
 use crate::address::Address;
 use crate::control::Control;
 use crate::header::{CompactHeader, Flags};
@@ -55,7 +55,13 @@ impl<A: Address> Node<A> {
         }
         let key = self.message_key(&header.from().0, header.timestamp_s(), header.seq());
         if self.seen.contains(key) {
-            self.stats.drop(DropReason::Duplicate);
+            let reason = if self.security.is_some() && self.equivocates(key, header, payload, bytes)
+            {
+                DropReason::Equivocation
+            } else {
+                DropReason::Duplicate
+            };
+            self.stats.drop(reason);
             self.on_duplicate(source, header);
             return;
         }
@@ -67,6 +73,26 @@ impl<A: Address> Node<A> {
         self.work_this_round += 1;
         let msg_type = header.msg_type().expect("parse validated the type");
         self.accept(now, source, key, header, msg_type, payload, bytes);
+    }
+
+    /// Whether a duplicate of a stored message carries another payload
+    /// that its origin signed: proof that the origin sent two messages under
+    /// one id. Only with signatures (without them anyone can make such a
+    /// copy) and only while the first copy is stored; a copy whose signature
+    /// fails is a relay's corruption, not the origin's.
+    #[inline(never)]
+    fn equivocates(&self, key: u64, header: &CompactHeader, payload: &[u8], bytes: &[u8]) -> bool {
+        let Some(stored) = gossip::stored_bytes(&self.store, key) else {
+            return false;
+        };
+        let stored_payload = CompactHeader::parse(stored).map(|(_, p)| p).unwrap_or(&[]);
+        if stored_payload == payload {
+            return false;
+        }
+        let Some(directory) = self.security.as_ref().and_then(|s| s.directory.as_deref()) else {
+            return false;
+        };
+        crate::signing::verify(directory, header, payload, bytes).is_ok()
     }
 
     /// A new application message within the work budget.

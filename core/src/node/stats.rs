@@ -40,6 +40,10 @@ drop_reasons! {
     Graylisted => "graylisted",
     /// Already seen: duplicate suppression.
     Duplicate => "duplicate",
+    /// Already seen, with a different payload that its origin signed too
+    /// (signatures on): the origin equivocates. Dropped as a duplicate
+    /// would be, and counted apart so that the equivocation shows.
+    Equivocation => "equivocation",
     /// The origin exceeded its rate.
     RateLimited => "rate_limited",
     /// Older than the message TTL.
