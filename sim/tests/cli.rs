@@ -538,3 +538,60 @@ fn a_node_started_later_than_the_ttl_is_heard_by_an_earlier_one() {
     assert_eq!(stats["event"], "stats");
     assert!(stats["drops"].get("expired").is_none(), "{stats}");
 }
+
+/// `signatures = true` reaches real processes: a node with keys from the
+/// scenario's seed and its index delivers a signed broadcast and drops an
+/// unsigned one; without an index it refuses to start, saying why.
+#[test]
+fn a_signing_node_verifies_what_it_receives_and_needs_an_index() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("signed-nodes");
+    let scenario = dir.join("signed.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"signed\"\n[stop]\nduration = \"10s\"\n[agents]\ncount = 4\n\
+         [protocol]\nsignatures = true\n",
+    )
+    .unwrap();
+    let scenario = scenario.to_string_lossy().into_owned();
+    let refused = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--scenario", &scenario])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--index"));
+    let mut verifier = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json", "--for", "5s"])
+        .args(["--scenario", &scenario, "--index", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(verifier.stdout.take().unwrap()).lines();
+    let listening: serde_json::Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    let sender = |extra: &[&str], text: &str| {
+        colony()
+            .args(["node", "--bind", "127.0.0.1:0", "--peer", &addr])
+            .args(extra)
+            .args(["--broadcast", text, "--after", "1s", "--for", "2500ms"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut signed = sender(&["--scenario", &scenario, "--index", "1"], "signed");
+    let mut unsigned = sender(&[], "unsigned");
+    assert!(signed.wait().unwrap().success());
+    assert!(unsigned.wait().unwrap().success());
+    let events: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert!(verifier.wait().unwrap().success());
+    let delivered = events.iter().filter(|e| e["event"] == "delivered").count();
+    assert_eq!(delivered, 1, "only the signed broadcast: {events:?}");
+    let stats = events.last().unwrap();
+    assert!(
+        stats["drops"]["unsigned"].as_u64().unwrap_or(0) >= 1,
+        "{stats}"
+    );
+}

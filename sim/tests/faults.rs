@@ -297,3 +297,52 @@ fn the_report_times_crash_detection_and_counts_no_false_positive() {
         assert!(v.passed, "{v:?}");
     }
 }
+
+/// An agent restarted with a fresh state within the second of its earlier
+/// life's broadcast broadcasts again: the new message must get an id of its
+/// own. Uniform sampling sends no control messages, so both lives number
+/// their first broadcast 1 unless the restart starts elsewhere. (The first
+/// life pushes its broadcast at the 2.2 s round, then crashes.)
+#[test]
+fn a_restarted_agent_does_not_reuse_its_earlier_lifes_message_ids() {
+    let text = r#"
+name = "restart-ids"
+seeds = [3]
+
+[stop]
+duration = "6s"
+at_full_coverage = false
+
+[agents]
+count = 200
+
+[protocol]
+strategy = "push"
+fanout = 2
+sampling = "uniform"
+
+[network]
+latency = { distribution = "constant", value = "5ms" }
+
+[[faults]]
+kind = "crash"
+at = "2250ms"
+until = "2400ms"
+agents = [5]
+lose_state = true
+
+[[workload]]
+at = "2s"
+from = 5
+
+[[workload]]
+at = "2600ms"
+from = 5
+"#;
+    let report = run(text);
+    let [first, second] = &report.messages[..] else {
+        panic!("two broadcasts");
+    };
+    assert_eq!(first.coverage, 1.0, "{first:?}");
+    assert_eq!(second.coverage, 1.0, "the new life's broadcast: {second:?}");
+}

@@ -447,6 +447,18 @@ impl<A: Address> Node<A> {
         self.running
     }
 
+    /// Starts this node's sequence numbers after `seq`. A message id is
+    /// (origin, timestamp second, seq), and a node starts counting at 0: a
+    /// node restarted with a fresh state within the second of one of its
+    /// earlier life's messages would reuse that id, and peers that remember
+    /// it would drop the new message as a duplicate. Hosts give a restarted
+    /// node a start of its own (the simulator derives it from the seed and
+    /// the restart count, a real process from its start time), which makes
+    /// such a reuse a 1-in-65,536 chance instead of a certainty.
+    pub fn start_seq_after(&mut self, seq: u16) {
+        self.seq = seq;
+    }
+
     /// The active view (empty under uniform sampling).
     pub fn active_view(&self) -> &[A] {
         self.membership.as_ref().map_or(&[], |m| &m.active)

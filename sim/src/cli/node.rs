@@ -31,12 +31,14 @@ use colony_core::payload::Payload;
 use colony_core::priority::Disposition;
 use colony_core::priority::Priority;
 use colony_core::rng::{Rng, mix64};
+use colony_core::signing::{KeyDirectory, SeededKeys, SigningKey};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::{EXIT_BAD_INPUT, EXIT_OK};
 use crate::driver::{self, Clock, Report, SocketAddresses, Timed, Until};
+use crate::memo_keys::MemoKeys;
 use crate::scenario::{DurationText, Scenario};
 use crate::script::reaction;
 
@@ -363,39 +365,68 @@ fn agent_id(args: &NodeArgs, bound: SocketAddrV4) -> (AgentId, u64) {
     (AgentId(bytes), high)
 }
 
-/// The node's configuration and the channels it subscribes to beyond the
-/// default ones: the scenario's `[protocol]`, and its `[[agents.subscribe]]`
-/// groups that name this agent's `--index`.
-fn config(args: &NodeArgs) -> Result<(Config, Vec<Channel>), String> {
-    let (config, channels) = match &args.scenario {
-        Some(path) => {
-            let scenario = Scenario::load(&path.to_string_lossy()).map_err(|e| e.to_string())?;
-            let spec = scenario.spec(args.seed).map_err(|e| e.to_string())?;
-            let index = args.index.and_then(|i| u32::try_from(i).ok());
-            let channels = spec
-                .subscriptions
-                .into_iter()
-                .filter(|s| index.is_some_and(|i| s.agents.contains(i)))
-                .map(|s| s.channel)
-                .collect();
-            (spec.node, channels)
-        }
-        None => (Config::default(), Vec::new()),
+/// What one process takes from `--scenario`: the protocol of its
+/// `[protocol]` section, the channels its `[[agents.subscribe]]` groups give
+/// this agent's `--index`, and with `signatures = true` its signing key and
+/// every agent's public key (derived from `--seed` and the agent indices, as
+/// in the simulator).
+struct Setup {
+    config: Config,
+    channels: Vec<Channel>,
+    security: Option<(SigningKey, Arc<dyn KeyDirectory>)>,
+}
+
+fn setup(args: &NodeArgs) -> Result<Setup, String> {
+    let Some(path) = &args.scenario else {
+        return Ok(Setup {
+            config: Config::default(),
+            channels: Vec::new(),
+            security: None,
+        });
     };
-    if let Sampling::Uniform { .. } = config.sampling {
+    let scenario = Scenario::load(&path.to_string_lossy()).map_err(|e| e.to_string())?;
+    let spec = scenario.spec(args.seed).map_err(|e| e.to_string())?;
+    let index = args.index.and_then(|i| u32::try_from(i).ok());
+    if let Sampling::Uniform { .. } = spec.node.sampling {
         return Err(
             "sampling = \"uniform\" needs agents numbered 0..n; a process on a real \
              network samples its peers from its views: use sampling = \"views\""
                 .into(),
         );
     }
-    config.validate()?;
-    Ok((config, channels))
+    spec.node.validate()?;
+    let security = if spec.signatures {
+        let Some(index) = index.filter(|i| *i < spec.agents) else {
+            return Err(format!(
+                "signatures = true: keys derive from the seed and the agent's index, so \
+                 give --index 0..{} (colony cluster does)",
+                spec.agents
+            ));
+        };
+        let directory: Arc<dyn KeyDirectory> =
+            Arc::new(MemoKeys::new(args.seed, u64::from(spec.agents)));
+        Some((
+            SeededKeys::signing_key(args.seed, u64::from(index)),
+            directory,
+        ))
+    } else {
+        None
+    };
+    Ok(Setup {
+        config: spec.node,
+        channels: spec
+            .subscriptions
+            .into_iter()
+            .filter(|s| index.is_some_and(|i| s.agents.contains(i)))
+            .map(|s| s.channel)
+            .collect(),
+        security,
+    })
 }
 
 pub(crate) fn node(args: &NodeArgs) -> u8 {
-    let (config, channels) = match config(args) {
-        Ok(config) => config,
+    let setup = match setup(args) {
+        Ok(setup) => setup,
         Err(e) => {
             eprintln!("colony node: {e}");
             return EXIT_BAD_INPUT;
@@ -408,7 +439,7 @@ pub(crate) fn node(args: &NodeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let result = runtime.block_on(run_node(args, config, channels));
+    let result = runtime.block_on(run_node(args, setup));
     // The stdin reader is a blocking read that ends only with its input:
     // waiting for it kept a `--for` node alive until stdin closed.
     runtime.shutdown_background();
@@ -458,7 +489,12 @@ async fn read_stdin(
     }
 }
 
-async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Result<(), String> {
+async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
+    let Setup {
+        config,
+        channels,
+        security,
+    } = setup;
     let socket = tokio::net::UdpSocket::bind(args.bind)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
@@ -475,6 +511,13 @@ async fn run_node(args: &NodeArgs, config: Config, channels: Vec<Channel>) -> Re
         ..config
     };
     let mut node = Node::new(id, bound, Arc::new(config), rng);
+    // A restarted process must not reuse its earlier life's message ids
+    // (see `Node::start_seq_after`): its start time gives it a start of its
+    // own.
+    node.start_seq_after(mix64(unix_ns() ^ stream) as u16);
+    if let Some((signer, directory)) = security {
+        node.set_security(Some(signer), Some(directory));
+    }
     let started = clock.now();
     for channel in channels {
         // Checked against the table's bounds when the scenario loaded.

@@ -190,6 +190,8 @@ pub(crate) fn restarted_node(
         Arc::clone(config),
         rng,
     );
+    // A sequence start of this life's own (see `Node::start_seq_after`).
+    node.start_seq_after(mix64(seed ^ mix64(u64::from(agent)) ^ (stream << 16)) as u16);
     let _ = node.handle(time, Input::Timeout);
     subscribe(&mut node, subscriptions, agent, time);
     if config.sampling == Sampling::Views && agents > 1 {
