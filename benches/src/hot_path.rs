@@ -13,12 +13,22 @@ use colony_core::rng::Rng;
 use colony_core::time::Time;
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
 
+use zerocopy::FromBytes;
+
 use crate::FIXTURE_PAYLOAD_LEN;
 
-/// Distinct fresh datagrams cycled through: more than the node's duplicate
-/// filter remembers at the large-scale configuration (64), so every one is
-/// new again when it comes back.
+/// Fresh datagrams cycled through. Each is stamped with the current virtual
+/// second when fed, so one that comes back (after 4,096 others: 8 s of
+/// virtual time at a round per [`FRESH_PER_ROUND`]) is a new message, newer
+/// than anything the duplicate filter forgot.
 const FRESH_DATAGRAMS: usize = 4096;
+
+/// The fixture's duplicate filter: the default 4,096 ids, not the
+/// large-scale 64. A node refuses messages stamped no later than an id its
+/// filter forgot; at the 500 new messages a second the fixture feeds, 64 ids
+/// turn over within the second and every further one would be refused as
+/// stale (the bound a million-agent run pays with its 64).
+const FIXTURE_DEDUP: u32 = 4096;
 
 /// Fresh datagrams between two gossip rounds: well under a round's work
 /// budget (1,000 new messages at the large-scale configuration), so every
@@ -78,6 +88,7 @@ impl WarmNode {
         let config = Config {
             rate_per_s: 0,
             message_ttl: FIXTURE_TTL,
+            dedup_capacity: FIXTURE_DEDUP,
             attention: colony_core::AttentionMode::Realtime,
             ..Config::large_scale(population)
         };
@@ -135,6 +146,10 @@ impl WarmNode {
     /// [`FRESH_PER_ROUND`] datagrams).
     #[inline]
     pub fn fresh(&mut self) {
+        let stamp = Config::default().epoch_unix_s + self.now.as_secs() as u32;
+        if let Ok((header, _)) = CompactHeader::mut_from_prefix(&mut self.fresh[self.next_fresh]) {
+            header.set_timestamp_s(stamp);
+        }
         let bytes = &self.fresh[self.next_fresh];
         self.next_fresh = (self.next_fresh + 1) % FRESH_DATAGRAMS;
         let _ = self
@@ -236,6 +251,12 @@ mod tests {
             warm.node
                 .stats()
                 .drops_of(colony_core::node::DropReason::BacklogOverflow),
+            0
+        );
+        assert_eq!(
+            warm.node
+                .stats()
+                .drops_of(colony_core::node::DropReason::Stale),
             0
         );
     }

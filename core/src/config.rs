@@ -205,8 +205,10 @@ pub struct Config {
     /// next round.
     pub sends_per_round_max: NonZeroU16,
     /// Message ids remembered for duplicate suppression; the oldest is
-    /// forgotten first. Must outlast a message's spread: a forgotten id that
-    /// comes back is delivered twice.
+    /// forgotten first. A message stamped no later than a forgotten id is
+    /// refused as stale (it may be a copy of it), so nothing is delivered
+    /// twice; the filter must hold more ids than a node accepts in a second
+    /// and outlast a message's spread, or late honest messages are refused.
     pub dedup_capacity: u32,
     /// Messages kept for forwarding and for answering pulls; the oldest is
     /// dropped first.

@@ -417,6 +417,13 @@ impl CompactHeader {
         self.flags = U16::new(flags | (u16::from(hops.min(HOPS_MAX)) << HOPS_SHIFT));
     }
 
+    /// Sets the origin's send time (Unix seconds): for fixtures that reuse
+    /// a datagram as a new message (with signatures the signature no longer
+    /// verifies).
+    pub fn set_timestamp_s(&mut self, timestamp_s: u32) {
+        self.timestamp = U32::new(timestamp_s);
+    }
+
     /// Sets `payload_len` (for encoders that write the payload in place
     /// after the header).
     pub fn set_payload_len(&mut self, payload_len: u16) {

@@ -92,12 +92,18 @@ impl IdSet {
     /// Adds `key`; returns `false` (and changes nothing) when it was held.
     /// At capacity, the oldest key is forgotten first.
     pub fn insert(&mut self, key: u64) -> bool {
+        self.insert_forgetting(key).0
+    }
+
+    /// [`IdSet::insert`], also returning the key forgotten to make room,
+    /// if any (callers that must know what the set no longer vouches for).
+    pub fn insert_forgetting(&mut self, key: u64) -> (bool, Option<u64>) {
         if self.capacity == 0 {
-            return true;
+            return (true, None);
         }
         let key = normalise(key);
         if self.contains(key) {
-            return false;
+            return (false, None);
         }
         let table = match &mut self.table {
             Some(table) => table,
@@ -106,13 +112,14 @@ impl IdSet {
                 if len < INLINE_KEYS.min(self.capacity as usize) {
                     self.inline[len] = key;
                     self.inline_len += 1;
-                    return true;
+                    return (true, None);
                 }
                 if self.capacity as usize <= INLINE_KEYS {
                     // Full at an inline-sized capacity: forget the oldest.
+                    let oldest = self.inline[0];
                     self.inline.copy_within(1..len, 0);
                     self.inline[len - 1] = key;
-                    return true;
+                    return (true, Some(oldest));
                 }
                 // Spill the inline keys into the table.
                 self.inline_len = 0;
@@ -123,8 +130,7 @@ impl IdSet {
                 }))
             }
         };
-        table.insert(key, self.capacity);
-        true
+        (true, table.insert(key, self.capacity))
     }
 
     /// Heap bytes held.
@@ -159,13 +165,16 @@ impl Table {
         }
     }
 
-    /// Adds a key known to be absent, forgetting the oldest at `capacity`.
-    fn insert(&mut self, key: u64, capacity: u32) {
+    /// Adds a key known to be absent, forgetting the oldest at `capacity`;
+    /// returns the key forgotten.
+    fn insert(&mut self, key: u64, capacity: u32) -> Option<u64> {
+        let mut forgotten = None;
         if self.order.len() == capacity as usize {
             let oldest = self.order[self.head as usize];
             self.remove_slot(oldest);
             self.order[self.head as usize] = key;
             self.head = (self.head + 1) % capacity;
+            forgotten = Some(oldest);
         } else {
             crate::grow::push_tight(&mut self.order, key);
             if self.order.len() * LOAD_INVERSE > self.slots.len() {
@@ -173,6 +182,7 @@ impl Table {
             }
         }
         self.place(key);
+        forgotten
     }
 
     fn place(&mut self, key: u64) {
@@ -251,6 +261,21 @@ mod tests {
         set.insert(3);
         assert!(set.heap_bytes() > 0, "the third key spills into a table");
         assert!(set.contains(1) && set.contains(2) && set.contains(3));
+    }
+
+    #[test]
+    fn the_forgotten_key_is_returned_inline_and_in_the_table() {
+        let mut small = IdSet::with_capacity(2);
+        assert_eq!(small.insert_forgetting(5), (true, None));
+        assert_eq!(small.insert_forgetting(6), (true, None));
+        assert_eq!(small.insert_forgetting(6), (false, None));
+        assert_eq!(small.insert_forgetting(7), (true, Some(5)));
+        let mut large = IdSet::with_capacity(3);
+        for key in 1..=3 {
+            assert_eq!(large.insert_forgetting(key), (true, None));
+        }
+        assert_eq!(large.insert_forgetting(4), (true, Some(1)));
+        assert_eq!(large.insert_forgetting(5), (true, Some(2)));
     }
 
     #[test]

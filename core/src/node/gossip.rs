@@ -103,7 +103,7 @@ impl<A: Address> Node<A> {
         let (id, bytes) =
             self.encode_payload(now, channel_hash, priority, Flags::NONE, hops, payload)?;
         let key = self.key_of(&id);
-        self.seen.insert(key);
+        self.remember(now, key);
         if hops > 0 {
             // The origin forwards its own message like any relay, without
             // decrementing: the first receivers see `hops_initial`.

@@ -314,6 +314,10 @@ pub struct Node<A: Address> {
     running: bool,
     subscriptions: SubscriptionTable,
     seen: IdSet,
+    /// Unix second up to which the duplicate filter no longer vouches:
+    /// messages stamped no later are refused as `stale` (see
+    /// [`Node::remember`]).
+    forgotten_through_s: u32,
     rate: RateLimiter,
     timers: NodeTimers,
     store: Vec<Stored>,
@@ -354,6 +358,13 @@ impl<A: Address> fmt::Debug for Node<A> {
 const KEY_MULTIPLIER_A: u64 = 0x9E37_79B9_7F4A_7C15;
 const KEY_MULTIPLIER_B: u64 = 0xBF58_476D_1CE4_E5B9;
 
+/// Low bits of a duplicate-filter key that hold the message's timestamp:
+/// 24 bits of Unix seconds tell a forgotten key's age up to 194 days, far
+/// beyond any TTL; the 40 hash bits left make a false duplicate among 4,096
+/// remembered ids a 1-in-270-million chance per message.
+const KEY_STAMP_BITS: u32 = 24;
+const KEY_STAMP_MASK: u64 = (1 << KEY_STAMP_BITS) - 1;
+
 /// Stream of the node's RNG used for its private hash key, distinct from the
 /// stream used for sampling peers.
 const KEY_SECRET_STREAM: u64 = 0x6b65_795f_7365_6372;
@@ -387,6 +398,7 @@ impl<A: Address> Node<A> {
             running: true,
             subscriptions: SubscriptionTable::default(),
             seen: IdSet::with_capacity(config.dedup_capacity),
+            forgotten_through_s: 0,
             rate: RateLimiter::default(),
             timers: NodeTimers::default(),
             store: Vec::new(),
@@ -837,8 +849,11 @@ impl<A: Address> Node<A> {
     }
 
     /// The duplicate-filter key of a message id: its bytes folded with two
-    /// odd multipliers, keyed by the node's secret, and mixed once. Cheap (it
-    /// runs on every datagram) and well spread for the filter's table.
+    /// odd multipliers, keyed by the node's secret, and mixed once, with the
+    /// low [`KEY_STAMP_BITS`] replaced by the id's timestamp (so that a key
+    /// the filter forgets tells how old it was; see [`Node::remember`]).
+    /// Cheap (it runs on every datagram) and well spread for the filter's
+    /// table.
     #[inline]
     fn message_key(&self, from: &[u8; 16], timestamp_s: u32, seq: u16) -> u64 {
         let hi = u64::from_le_bytes(from[..8].try_into().expect("8 bytes"));
@@ -847,7 +862,26 @@ impl<A: Address> Node<A> {
         let folded = (hi ^ self.key_secret).wrapping_mul(KEY_MULTIPLIER_A)
             ^ lo.rotate_left(31).wrapping_mul(KEY_MULTIPLIER_B)
             ^ tail;
-        mix64(folded)
+        (mix64(folded) & !KEY_STAMP_MASK) | (u64::from(timestamp_s) & KEY_STAMP_MASK)
+    }
+
+    /// Marks a message seen. When the filter forgets an older id to make
+    /// room, every message stamped no later than that id is refused from
+    /// then on (`stale`): it may be a copy of a forgotten message, and a
+    /// second delivery is worse than a lost late one. The filter is FIFO,
+    /// so whatever it forgot was received before the id it forgets now,
+    /// hence stamped no later than that id's receipt.
+    fn remember(&mut self, now: Time, key: u64) {
+        let (_, forgotten) = self.seen.insert_forgetting(key);
+        if let Some(forgotten) = forgotten {
+            // The stamp is the low bits of a Unix second: the second it
+            // names is the latest one at or before now with those bits.
+            let now_s = self.unix_s(now);
+            let stamp = (forgotten & KEY_STAMP_MASK) as u32;
+            let age_s = now_s.wrapping_sub(stamp) & KEY_STAMP_MASK as u32;
+            let forgotten_s = now_s.wrapping_sub(age_s);
+            self.forgotten_through_s = self.forgotten_through_s.max(forgotten_s);
+        }
     }
 
     fn key_of(&self, id: &MessageId) -> u64 {

@@ -65,6 +65,10 @@ impl<A: Address> Node<A> {
             self.on_duplicate(source, header);
             return;
         }
+        if header.timestamp_s() <= self.forgotten_through_s {
+            self.stats.drop(DropReason::Stale);
+            return;
+        }
         if self.work_this_round >= self.config.work_per_round_max.get() {
             let priority = header.priority().expect("parse validated the priority");
             self.defer(now, source, priority, bytes);
@@ -128,7 +132,7 @@ impl<A: Address> Node<A> {
         }
         let age_s = self.unix_s(now).saturating_sub(header.timestamp_s());
         if u64::from(age_s) > self.config.message_ttl.as_secs() {
-            self.seen.insert(key);
+            self.remember(now, key);
             self.stats.drop(DropReason::Expired);
             return;
         }
@@ -146,7 +150,7 @@ impl<A: Address> Node<A> {
             }
             return;
         }
-        self.seen.insert(key);
+        self.remember(now, key);
         let direct = header.flags().contains(Flags::DIRECT);
         let id = MessageId::of(header);
         match msg_type {

@@ -44,6 +44,12 @@ drop_reasons! {
     /// (signatures on): the origin equivocates. Dropped as a duplicate
     /// would be, and counted apart so that the equivocation shows.
     Equivocation => "equivocation",
+    /// Stamped no later than an id the duplicate filter has forgotten: it
+    /// may be a copy of a forgotten message (a replay, or a flood's
+    /// turnover), so it is refused rather than risk a second delivery. A
+    /// honest late message meets this only when the filter turns over
+    /// faster than messages spread: raise `dedup_capacity`.
+    Stale => "stale",
     /// The origin exceeded its rate.
     RateLimited => "rate_limited",
     /// Older than the message TTL.
