@@ -923,6 +923,12 @@ impl<A: Address> Node<A> {
         incarnation: u32,
         state: MemberState,
     ) {
+        // Full-membership SWIM spreads its own news, piggybacked: the
+        // active-view detector's rumours would start suspicions it never
+        // judges (their deadlines would pass unhandled).
+        if self.swim_config().is_some() {
+            return;
+        }
         let key = self.member_update_key(member, incarnation, state);
         if !self.membership_state().rumours.insert(key) {
             return;
