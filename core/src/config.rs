@@ -222,9 +222,14 @@ pub struct Config {
     /// Outstanding requests; a request beyond it is refused.
     pub requests_pending_max: u8,
     /// Score peers and graylist those that send invalid messages or flood
-    /// (see the node's `reputation` module). Off by default: an honest
-    /// origin that broadcasts faster than the rate limit would be
-    /// graylisted too.
+    /// (see the node's `reputation` module). On by default: without it a
+    /// minority of flooders takes the swarm down (1,000 agents, 300
+    /// flooders at 200 msg/s: mean honest coverage 0.24 off, 0.89 on). The
+    /// price: an honest origin that keeps broadcasting above the rate limit
+    /// is graylisted by its neighbours like a flooder (one origin at twice
+    /// the limit for 10 s: mean coverage of its 200 broadcasts 0.99 off,
+    /// 0.50 on); a short burst costs nothing (30 at twice the limit: 1.0
+    /// either way).
     pub reputation: bool,
 }
 
@@ -266,7 +271,7 @@ impl Default for Config {
             digest_samples: 3,
             attention: AttentionMode::Focused,
             requests_pending_max: 32,
-            reputation: false,
+            reputation: true,
         }
     }
 }

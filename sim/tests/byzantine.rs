@@ -414,6 +414,7 @@ fn peer_scoring_graylists_a_flooder() {
         flooder.clone(),
         Behaviour::Flood { per_s: 200 },
     );
+    attack.node.reputation = false;
     let unscored = run(&attack);
     assert_eq!(honest_drops(&unscored, DropReason::Graylisted, &flooder), 0);
     attack.node.reputation = true;

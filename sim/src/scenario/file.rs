@@ -337,7 +337,7 @@ pub struct ProtocolSection {
     /// what does not verify. Default false.
     pub signatures: bool,
     /// Peer scoring: graylist peers that send invalid messages or flood.
-    /// Default false.
+    /// Default true (see `scenarios/README.md` for the trade-off).
     pub reputation: bool,
 }
 
@@ -376,7 +376,7 @@ impl Default for ProtocolSection {
             attention: AttentionName::Focused,
             digest_interval: parse("60s"),
             signatures: false,
-            reputation: false,
+            reputation: true,
         }
     }
 }
