@@ -868,9 +868,9 @@ impl<A: Address> Node<A> {
     /// Marks a message seen. When the filter forgets an older id to make
     /// room, every message stamped no later than that id is refused from
     /// then on (`stale`): it may be a copy of a forgotten message, and a
-    /// second delivery is worse than a lost late one. The filter is FIFO,
-    /// so whatever it forgot was received before the id it forgets now,
-    /// hence stamped no later than that id's receipt.
+    /// second delivery is worse than a lost late one. The horizon is the
+    /// latest stamp of every id forgotten so far, so each forgotten id is
+    /// stamped no later than it.
     fn remember(&mut self, now: Time, key: u64) {
         let (_, forgotten) = self.seen.insert_forgetting(key);
         if let Some(forgotten) = forgotten {
