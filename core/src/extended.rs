@@ -161,6 +161,19 @@ fn home_channel(msg_type: MsgType) -> StandardChannel {
 }
 
 impl ExtendedMessage {
+    /// The channel it travels on: the group it names, or else its type's
+    /// standard channel (`_presence` for a type the compact form lacks).
+    pub fn channel(&self) -> Channel {
+        match &self.to {
+            Destination::Group(channel) => channel.clone(),
+            Destination::Broadcast | Destination::Agent(_) => {
+                let msg_type =
+                    MsgType::compact_application_named(&self.kind).unwrap_or(MsgType::Extended);
+                Channel::Standard(home_channel(msg_type))
+            }
+        }
+    }
+
     /// The extended form of a compact message sent on `channel` to `to`.
     pub fn from_message(
         message: &Message,
@@ -170,22 +183,13 @@ impl ExtendedMessage {
         if channel.hash() != message.channel_hash {
             return Err(ConvertError::ChannelMismatch);
         }
-        let json = |v: Result<serde_json::Value, serde_json::Error>| {
-            v.map_err(|e| not_expressible("payload", e.to_string()))
-        };
         let payload = match &message.payload {
-            Payload::Heartbeat => serde_json::Value::Null,
-            Payload::Status(v) => json(serde_json::to_value(v))?,
-            Payload::Suggestion(v) => json(serde_json::to_value(v))?,
-            Payload::BugReport(v) => json(serde_json::to_value(v))?,
-            Payload::Error(v) => json(serde_json::to_value(v))?,
-            Payload::LlmUsage(v) => json(serde_json::to_value(v))?,
-            Payload::Query(v) => json(serde_json::to_value(v))?,
-            Payload::Response(v) => json(serde_json::to_value(v))?,
-            Payload::App(bytes) => json(serde_json::to_value(bytes))?,
             Payload::Extended(_) => {
                 return Err(not_expressible("payload", "already an extended message"));
             }
+            typed => typed
+                .to_json()
+                .map_err(|e| not_expressible("payload", e.to_string()))?,
         };
         let reply_to = match &message.payload {
             Payload::Response(r) => Some(r.reply_to_seq.to_string()),
@@ -213,10 +217,7 @@ impl ExtendedMessage {
         if AgentId::parse_uuid(&self.from) != Some(id.from) {
             return Err(not_expressible("from", "must be the origin named in `id`"));
         }
-        let msg_type = MsgType::ALL
-            .iter()
-            .copied()
-            .find(|t| t.name() == self.kind && t.is_application() && *t != MsgType::Extended)
+        let msg_type = MsgType::compact_application_named(&self.kind)
             .ok_or_else(|| not_expressible("type", format!("no compact type {:?}", self.kind)))?;
         if self.topic.is_some() {
             return Err(not_expressible("topic", "the compact header has no topic"));
@@ -233,36 +234,8 @@ impl ExtendedMessage {
                 format!("only {MESSAGE_TTL_S_DEFAULT} s"),
             ));
         }
-        let value = self.payload.clone();
-        let typed = |field| not_expressible("payload", format!("not a {field}"));
-        let payload = match msg_type {
-            MsgType::Heartbeat if value.is_null() => Payload::Heartbeat,
-            MsgType::Status => {
-                Payload::Status(serde_json::from_value(value).map_err(|_| typed("status"))?)
-            }
-            MsgType::Suggestion => {
-                Payload::Suggestion(serde_json::from_value(value).map_err(|_| typed("suggestion"))?)
-            }
-            MsgType::BugReport => {
-                Payload::BugReport(serde_json::from_value(value).map_err(|_| typed("bug"))?)
-            }
-            MsgType::Error => {
-                Payload::Error(serde_json::from_value(value).map_err(|_| typed("error"))?)
-            }
-            MsgType::LlmUsage => {
-                Payload::LlmUsage(serde_json::from_value(value).map_err(|_| typed("llm_usage"))?)
-            }
-            MsgType::Query => {
-                Payload::Query(serde_json::from_value(value).map_err(|_| typed("query"))?)
-            }
-            MsgType::Response => {
-                Payload::Response(serde_json::from_value(value).map_err(|_| typed("response"))?)
-            }
-            MsgType::App => {
-                Payload::App(serde_json::from_value(value).map_err(|_| typed("byte array"))?)
-            }
-            _ => return Err(typed("heartbeat (null)")),
-        };
+        let payload = Payload::from_json(msg_type, self.payload.clone())
+            .map_err(|e| not_expressible("payload", e.to_string()))?;
         let expected_reply_to = match &payload {
             Payload::Response(r) => Some(r.reply_to_seq.to_string()),
             _ => None,
@@ -459,5 +432,55 @@ mod tests {
             question: "q".into(),
         });
         assert_eq!(query.msg_type().name(), "query");
+    }
+
+    #[test]
+    fn every_typed_payload_round_trips_through_json_and_wrong_json_names_its_type() {
+        let payloads = [
+            Payload::Heartbeat,
+            status_message().payload,
+            Payload::App(vec![1, 2, 255]),
+            Payload::Query(Query {
+                question: "q".into(),
+            }),
+        ];
+        for payload in payloads {
+            let json = payload.to_json().expect("a typed payload");
+            assert_eq!(Payload::from_json(payload.msg_type(), json), Ok(payload));
+        }
+        let wrong = Payload::from_json(MsgType::Status, serde_json::json!({"progress": "x"}));
+        assert!(
+            wrong.unwrap_err().to_string().starts_with("status payload in JSON"),
+            "the error names the type"
+        );
+        assert!(Payload::from_json(MsgType::Heartbeat, serde_json::json!(1)).is_err());
+        assert!(Payload::Extended("{}".into()).to_json().is_err());
+    }
+
+    #[test]
+    fn an_extended_message_travels_on_its_group_or_its_types_channel() {
+        let text = |to: &str, kind: &str| {
+            format!(
+                r#"{{"id":"x","from":"y","to":"{to}","type":"{kind}","payload":null,
+                "priority":"normal","timestamp":"2026-01-01T00:00:00Z","ttl":60}}"#
+            )
+        };
+        let channel = |to: &str, kind: &str| {
+            serde_json::from_str::<ExtendedMessage>(&text(to, kind))
+                .unwrap()
+                .channel()
+        };
+        assert_eq!(
+            channel("group:custom:ops", "plan"),
+            Channel::parse("custom:ops").unwrap()
+        );
+        assert_eq!(
+            channel("broadcast", "bug"),
+            Channel::Standard(StandardChannel::Bugs)
+        );
+        assert_eq!(
+            channel("broadcast", "plan"),
+            Channel::Standard(StandardChannel::Presence)
+        );
     }
 }

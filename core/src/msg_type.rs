@@ -136,6 +136,15 @@ impl MsgType {
     pub const fn is_application_code(code: u8) -> bool {
         matches!(code, 0x01..=0x1F | 0xFF)
     }
+
+    /// The application type with a compact payload named `name` (`status`,
+    /// `bug`, `app` …): every application type but `extended`.
+    pub fn compact_application_named(name: &str) -> Option<MsgType> {
+        MsgType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name() == name && t.is_application() && *t != MsgType::Extended)
+    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,13 @@ pub enum PayloadError {
     NotUtf8,
     /// The encoding is longer than a header can describe.
     TooLong(usize),
+    /// A JSON value does not describe a payload of this type.
+    Json {
+        /// The type asked for.
+        msg_type: MsgType,
+        /// What is wrong with the value.
+        why: String,
+    },
 }
 
 impl fmt::Display for PayloadError {
@@ -155,6 +162,9 @@ impl fmt::Display for PayloadError {
             PayloadError::TrailingBytes(n) => write!(f, "{n} bytes after the payload value"),
             PayloadError::NotUtf8 => write!(f, "extended payload is not UTF-8"),
             PayloadError::TooLong(n) => write!(f, "payload of {n} bytes is too long"),
+            PayloadError::Json { msg_type, why } => {
+                write!(f, "{} payload in JSON: {why}", msg_type.name())
+            }
         }
     }
 }
@@ -176,6 +186,66 @@ fn encode_msgpack<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), Payl
 }
 
 impl Payload {
+    /// The typed payload of `msg_type` that a JSON value describes (the
+    /// extended form's `payload` field): `null` for a heartbeat, an array of
+    /// byte values for `app`, the type's fields as an object otherwise.
+    /// Protocol types and `extended` itself have no JSON form.
+    pub fn from_json(msg_type: MsgType, value: serde_json::Value) -> Result<Payload, PayloadError> {
+        fn typed<T: for<'de> Deserialize<'de>>(
+            msg_type: MsgType,
+            value: serde_json::Value,
+        ) -> Result<T, PayloadError> {
+            serde_json::from_value(value).map_err(|e| PayloadError::Json {
+                msg_type,
+                why: e.to_string(),
+            })
+        }
+        Ok(match msg_type {
+            MsgType::Heartbeat if value.is_null() => Payload::Heartbeat,
+            MsgType::Heartbeat => {
+                return Err(PayloadError::Json {
+                    msg_type,
+                    why: "a heartbeat's payload is null".into(),
+                });
+            }
+            MsgType::Status => Payload::Status(typed(msg_type, value)?),
+            MsgType::Suggestion => Payload::Suggestion(typed(msg_type, value)?),
+            MsgType::BugReport => Payload::BugReport(typed(msg_type, value)?),
+            MsgType::Error => Payload::Error(typed(msg_type, value)?),
+            MsgType::LlmUsage => Payload::LlmUsage(typed(msg_type, value)?),
+            MsgType::Query => Payload::Query(typed(msg_type, value)?),
+            MsgType::Response => Payload::Response(typed(msg_type, value)?),
+            MsgType::App => Payload::App(typed(msg_type, value)?),
+            other => return Err(PayloadError::NotApplicationType(other)),
+        })
+    }
+
+    /// The JSON form [`Payload::from_json`] reads back (the extended form's
+    /// `payload`); an extended payload is already JSON text and has none.
+    pub fn to_json(&self) -> Result<serde_json::Value, PayloadError> {
+        let value = match self {
+            Payload::Heartbeat => Ok(serde_json::Value::Null),
+            Payload::Status(v) => serde_json::to_value(v),
+            Payload::Suggestion(v) => serde_json::to_value(v),
+            Payload::BugReport(v) => serde_json::to_value(v),
+            Payload::Error(v) => serde_json::to_value(v),
+            Payload::LlmUsage(v) => serde_json::to_value(v),
+            Payload::Query(v) => serde_json::to_value(v),
+            Payload::Response(v) => serde_json::to_value(v),
+            Payload::App(bytes) => serde_json::to_value(bytes),
+            Payload::Extended(_) => {
+                return Err(PayloadError::Json {
+                    msg_type: MsgType::Extended,
+                    why: "it is JSON text already".into(),
+                });
+            }
+        };
+        value.map_err(|e| PayloadError::Json {
+            msg_type: self.msg_type(),
+            why: e.to_string(),
+        })
+    }
+
     /// The message type that carries this payload.
     pub fn msg_type(&self) -> MsgType {
         match self {

@@ -16,9 +16,9 @@ mod render;
 
 pub use histogram::LatencyHistogram;
 pub use model::{
-    ByzantineTraffic, CdfPoint, CoveragePoint, DetectionReport, Expectation, FaultReport,
-    LatencySummary, MISSED_LISTED_MAX, MessageReport, MissedAgent, MissedDeliveries, OverlayReport,
-    OverlaySample, Percentiles, REPORT_SCHEMA_VERSION, RunReport, Totals,
+    ByzantineTraffic, CdfPoint, CoveragePoint, DetectionReport, DirectReport, Expectation,
+    FaultReport, LatencySummary, MISSED_LISTED_MAX, MessageReport, MissedAgent, MissedDeliveries,
+    OverlayReport, OverlaySample, Percentiles, REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 pub use plot::render_plots;
 pub use render::{render_html, render_summary};

@@ -144,6 +144,42 @@ pub struct DetectionReport {
     pub sends_to_crashed_after_detection_per_agent_s: Option<f64>,
 }
 
+/// Point-to-point traffic of a run's workload: requests (`kind =
+/// "request"`) and direct sends (`kind = "send"`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectReport {
+    /// Requests the workload scheduled.
+    pub requests: u64,
+    /// Requests the asking node refused to send (too many outstanding, or
+    /// the asker had crashed or left).
+    pub requests_refused: u64,
+    /// Requests answered before their timeout.
+    pub requests_answered: u64,
+    /// Requests whose timeout passed first.
+    pub requests_timed_out: u64,
+    /// Requests sent but neither answered nor timed out when the run ended.
+    pub requests_unresolved: u64,
+    /// Request to answer, over answered requests.
+    pub round_trip_ms: Percentiles,
+    /// Direct sends the workload scheduled.
+    pub sends: u64,
+    /// Direct sends the receiver delivered.
+    pub sends_delivered: u64,
+    /// Send to delivery, over delivered sends.
+    pub send_latency_ms: Percentiles,
+}
+
+impl DirectReport {
+    /// Share of the requests answered (1 with no request).
+    pub fn answered_share(&self) -> f64 {
+        if self.requests == 0 {
+            1.0
+        } else {
+            self.requests_answered as f64 / self.requests as f64
+        }
+    }
+}
+
 /// Percentiles of a set of durations, milliseconds (all zero when empty).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -400,6 +436,9 @@ pub struct RunReport {
     /// suspected anyone).
     #[serde(default)]
     pub detection: Option<DetectionReport>,
+    /// Requests and direct sends (null when the workload has none).
+    #[serde(default)]
+    pub direct: Option<DirectReport>,
     /// Verdicts of the scenario's expectations.
     pub expectations: Vec<Expectation>,
 }

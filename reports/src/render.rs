@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::model::RunReport;
+use crate::model::{DirectReport, RunReport};
 
 fn ms(ns: Option<u64>) -> String {
     ns.map_or_else(
@@ -174,8 +174,36 @@ pub fn render_summary(report: &RunReport) -> String {
             );
         }
     }
+    if let Some(d) = &report.direct {
+        render_direct(&mut out, d);
+    }
     render_missed(&mut out, report);
     out
+}
+
+/// The requests and direct sends of the workload, one line each.
+fn render_direct(out: &mut String, d: &DirectReport) {
+    if d.requests > 0 {
+        let _ = writeln!(
+            out,
+            "requests: {} answered of {} ({:.4}), {} timed out, {} refused, {} unresolved at the end; round trip p50 {:.1} ms p99 {:.1} ms",
+            d.requests_answered,
+            d.requests,
+            d.answered_share(),
+            d.requests_timed_out,
+            d.requests_refused,
+            d.requests_unresolved,
+            d.round_trip_ms.p50,
+            d.round_trip_ms.p99
+        );
+    }
+    if d.sends > 0 {
+        let _ = writeln!(
+            out,
+            "direct sends: {} delivered of {}; latency p50 {:.1} ms p99 {:.1} ms",
+            d.sends_delivered, d.sends, d.send_latency_ms.p50, d.send_latency_ms.p99
+        );
+    }
 }
 
 /// Missed agents shown per broadcast in the summary (report.json lists more).

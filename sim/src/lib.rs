@@ -10,6 +10,7 @@
 pub mod byzantine;
 pub mod cli;
 mod detection;
+mod direct;
 pub mod driver;
 pub mod engine;
 pub mod faults;

@@ -14,10 +14,12 @@ use colony_reports::{
     REPORT_SCHEMA_VERSION, RunReport, Totals,
 };
 
-use colony_core::node::{DROP_REASONS, DropReason, NodeStats};
+use colony_core::node::{CommandError, DROP_REASONS, DropReason, Handled, NodeStats};
 
+use crate::direct::{DirectMetrics, RequestEnd};
 use crate::engine::SimSpec;
 use crate::faults::AgentSet;
+use crate::script::Action;
 use colony_core::rng::mix64;
 
 /// A delivery of an application message, for the metrics.
@@ -105,6 +107,7 @@ pub(crate) struct Metrics {
     tampered: u64,
     /// Honest agents' drops by the sender's behaviour, then reason index.
     drops_by_sender: BTreeMap<&'static str, [u64; DROP_REASONS]>,
+    direct: DirectMetrics,
 }
 
 /// Bits of per-message delivery sets the metrics may hold (128 MiB): one
@@ -211,6 +214,7 @@ impl Metrics {
             forged: 0,
             tampered: 0,
             drops_by_sender: BTreeMap::new(),
+            direct: DirectMetrics::default(),
         }
     }
 
@@ -235,12 +239,28 @@ impl Metrics {
         self.digests += n;
     }
 
-    /// An honest agent sent `id` outside the workload.
-    pub(crate) fn originated(&mut self, id: MessageId) {
-        self.originated.insert(id);
+    /// `agent`'s node handled scripted `action` at `at_ns` with `result`:
+    /// what it sent is not a forgery, and sends and requests are measured.
+    pub(crate) fn scripted(
+        &mut self,
+        agent: u32,
+        action: &Action,
+        at_ns: u64,
+        result: &Result<Handled, CommandError>,
+    ) {
+        if let Ok(Handled::Sent(id)) = result {
+            self.originated.insert(*id);
+        }
+        self.direct.scripted(agent, action, at_ns, result);
+    }
+
+    /// `agent`'s request `seq` ended at `at_ns`.
+    pub(crate) fn request_ended(&mut self, agent: u32, seq: u16, at_ns: u64, end: RequestEnd) {
+        self.direct.request_ended(agent, seq, at_ns, end);
     }
 
     pub(crate) fn delivered(&mut self, d: &DeliveryRecord) {
+        self.direct.delivered(&d.id, d.at);
         if !self.byzantine.is_empty() && self.byzantine.contains(d.agent) {
             return;
         }
@@ -436,6 +456,7 @@ impl Metrics {
             overlay: None,
             overlay_over_time: Vec::new(),
             detection: None,
+            direct: self.direct.report(),
             totals: Totals {
                 deliveries: self.deliveries,
                 deliveries_by_disposition: ["immediate", "queued", "digest"]

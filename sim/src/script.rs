@@ -13,7 +13,9 @@ use std::time::Duration;
 use colony_core::AgentId;
 use colony_core::message::MessageId;
 use colony_core::node::{Command, Event, PeerChange};
-use colony_core::payload::{Payload, Query};
+use colony_core::payload::Query;
+
+use crate::engine::PayloadKind;
 use colony_core::priority::{AttentionMode, Disposition, Priority};
 
 /// What the simulated application answers to every query: hosts answer
@@ -32,8 +34,8 @@ pub enum Action {
         channel_hash: u32,
         /// Priority.
         priority: Priority,
-        /// Payload bytes.
-        len: usize,
+        /// What it carries.
+        payload: PayloadKind,
     },
     /// Ask one agent a question.
     Request {
@@ -49,19 +51,20 @@ pub enum Action {
 }
 
 impl Action {
-    /// The node command, with agent `i` addressed as `address_of(i)`.
-    pub fn command<A>(&self, address_of: impl Fn(u32) -> A) -> Command<A> {
+    /// The node command of scripted action `index` of `agent`, with agent
+    /// `i` addressed as `address_of(i)`.
+    pub fn command<A>(&self, agent: u32, index: u32, address_of: impl Fn(u32) -> A) -> Command<A> {
         match self {
             Action::SendTo {
                 to,
                 channel_hash,
                 priority,
-                len,
+                payload,
             } => Command::SendTo {
                 to: address_of(*to),
                 channel_hash: *channel_hash,
                 priority: *priority,
-                payload: Payload::App(vec![0; *len]),
+                payload: payload.build(agent, index),
             },
             Action::Request { to, timeout } => Command::Request {
                 to: address_of(*to),

@@ -595,3 +595,72 @@ fn a_signing_node_verifies_what_it_receives_and_needs_an_index() {
         "{stats}"
     );
 }
+
+/// `colony node`'s stdin reaches every kind of message the core has: a
+/// request answered by the other node (which answers every query), a direct
+/// send, a typed status broadcast and an extended JSON message, each
+/// printed by the receiver with its text.
+#[test]
+fn a_node_sends_requests_typed_and_json_messages_from_stdin() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut receiver = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json", "--for", "6s"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut receiver_stdin = receiver.stdin.take().unwrap();
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let listening: serde_json::Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    let mut asker = colony()
+        .args(["node", "--bind", "127.0.0.1:0", "--json", "--for", "4s"])
+        .args(["--peer", &addr])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = asker.stdin.take().unwrap();
+    let extended = r#"{"id": "a/1/1", "from": "a", "to": "group:_bugs", "type": "plan", "topic": "rollout", "payload": {"steps": 3}, "priority": "critical", "timestamp": "2026-12-06T10:00:00Z", "ttl": 600}"#;
+    // Let the join settle before broadcasting.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    writeln!(stdin, "request {addr} 2s are you there?").unwrap();
+    writeln!(stdin, "send {addr} just for you").unwrap();
+    writeln!(
+        stdin,
+        r#"typed _bugs critical status {{"working_on": "review", "progress": 0.5}}"#
+    )
+    .unwrap();
+    writeln!(stdin, "json {extended}").unwrap();
+    let asked = asker.wait_with_output().unwrap();
+    drop(stdin);
+    // The direct send is normal priority: queued in Focused mode, then read.
+    writeln!(receiver_stdin, "read").unwrap();
+    assert!(asked.status.success());
+    let asker_lines: Vec<serde_json::Value> = String::from_utf8_lossy(&asked.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let requested = asker_lines
+        .iter()
+        .find(|l| l["event"] == "requested")
+        .unwrap_or_else(|| panic!("no request sent: {asker_lines:?}"));
+    let answer = format!("request {}: answer from {addr}: ack", requested["request"]);
+    assert!(
+        asker_lines.iter().any(|l| l["what"] == answer.as_str()),
+        "no `{answer}`: {asker_lines:?}"
+    );
+    let texts: Vec<String> = lines
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap())
+        .filter(|l| l["event"] == "delivered" || l["event"] == "read")
+        .map(|l| l["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(receiver.wait().unwrap().success());
+    assert!(texts.contains(&"just for you".to_string()), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains(r#""working_on":"review""#)),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&extended.to_string()), "{texts:?}");
+}

@@ -183,7 +183,7 @@ fn rate_limit_enforced(host: Host) {
                 to: 2,
                 channel_hash: StandardChannel::Suggestions.hash(),
                 priority: Priority::Normal,
-                len: 16,
+                payload: PayloadKind::App { len: 16 },
             };
             act(ACT_NS, 1, action)
         })

@@ -25,9 +25,10 @@ use tokio::sync::mpsc;
 use super::node::{NodeLine, unix_ns};
 use super::run::publish;
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
-use crate::engine::{SimSpec, join_plan};
+use crate::engine::{Broadcast, SimSpec, join_plan};
 use crate::metrics::{DeliveryRecord, Metrics, RunFacts, eligible_receivers};
 use crate::scenario::Scenario;
+use colony_core::payload::Payload;
 
 /// Most agent processes: each is a process with its own runtime on this
 /// machine; a hundred already outnumber the cores many times over.
@@ -79,6 +80,14 @@ fn cluster_spec(scenario: &Scenario, args: &ClusterArgs) -> Result<SimSpec, Stri
         return Err(
             "the scenario samples peers uniformly by agent number; real processes sample \
              from their views: use sampling = \"views\""
+                .into(),
+        );
+    }
+    if !spec.script.is_empty() {
+        return Err(
+            "the workload has sends or requests, which colony cluster does not schedule: \
+             run them on the fast engine or turmoil (`colony run`), or by hand with \
+             `colony node` (its stdin takes `send` and `request`)"
                 .into(),
         );
     }
@@ -235,26 +244,38 @@ fn plan(spec: &SimSpec, agents: &[Agent]) -> Vec<Due> {
         line: format!("join {}", agents[j.contact as usize].addr),
         broadcast: None,
     });
-    let broadcasts = spec.workload.iter().enumerate().map(|(index, b)| {
-        let len = match b.payload {
-            crate::engine::PayloadKind::App { len } => len,
-            _ => 64,
-        };
-        Due {
-            at_ns: b.at_ns,
-            agent: b.origin,
-            line: format!(
-                "broadcast-on 0x{:08x} {} {}",
-                b.channel_hash,
-                b.priority.name(),
-                "x".repeat(len.max(1))
-            ),
-            broadcast: Some(index),
-        }
+    let broadcasts = spec.workload.iter().enumerate().map(|(index, b)| Due {
+        at_ns: b.at_ns,
+        agent: b.origin,
+        line: broadcast_line(b, index),
+        broadcast: Some(index),
     });
     let mut plan: Vec<Due> = joins.chain(broadcasts).collect();
     plan.sort_by_key(|d| d.at_ns);
     plan
+}
+
+/// The stdin line that makes a node send workload broadcast `index`: the
+/// same payload the simulator sends (opaque bytes as text of that length).
+fn broadcast_line(b: &Broadcast, index: usize) -> String {
+    let payload = b.payload.build(b.origin, index as u32);
+    let (channel, priority) = (b.channel_hash, b.priority.name());
+    match &payload {
+        Payload::App(bytes) => format!(
+            "broadcast-on 0x{channel:08x} {priority} {}",
+            "x".repeat(bytes.len().max(1))
+        ),
+        Payload::Extended(text) => {
+            format!("typed 0x{channel:08x} {priority} extended {text}")
+        }
+        typed => format!(
+            "typed 0x{channel:08x} {priority} {} {}",
+            typed.msg_type().name(),
+            typed
+                .to_json()
+                .map_or_else(|_| "null".into(), |v| v.to_string())
+        ),
+    }
 }
 
 /// What the agents reported.

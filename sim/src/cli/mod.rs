@@ -6,6 +6,7 @@ mod check;
 mod cluster;
 mod node;
 mod run;
+mod stdin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

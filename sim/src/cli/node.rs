@@ -29,14 +29,13 @@ use colony_core::msg_type::MsgType;
 use colony_core::node::{Command, DropReason, Event, Input, Node, NodeStats};
 use colony_core::payload::Payload;
 use colony_core::priority::Disposition;
-use colony_core::priority::Priority;
 use colony_core::rng::{Rng, mix64};
 use colony_core::signing::{KeyDirectory, SeededKeys, SigningKey};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-use super::{EXIT_BAD_INPUT, EXIT_OK};
+use super::{EXIT_BAD_INPUT, EXIT_OK, stdin};
 use crate::driver::{self, Clock, Report, SocketAddresses, Timed, Until};
 use crate::memo_keys::MemoKeys;
 use crate::scenario::{DurationText, Scenario};
@@ -96,6 +95,8 @@ pub(crate) enum NodeLine {
     },
     /// A stdin command was accepted; `id` is the message id it sent, if any.
     Sent { line: u64, id: Option<String> },
+    /// A stdin `request` was sent; its answer or timeout names `request`.
+    Requested { line: u64, request: u16 },
     /// A stdin command was refused.
     Refused { line: u64, error: String },
     /// A message was delivered. In Focused mode a normal-priority message
@@ -143,6 +144,9 @@ impl NodeLine {
                 Some(id) => format!("line {line}: sent {id}"),
                 None => format!("line {line}: done"),
             },
+            NodeLine::Requested { line, request } => {
+                format!("line {line}: request {request} sent")
+            }
             NodeLine::Refused { line, error } => format!("line {line}: refused: {error}"),
             NodeLine::Delivered {
                 id,
@@ -264,13 +268,17 @@ impl EventLines {
                 change: format!("{change:?}").to_lowercase(),
             },
             Event::Query { from, query, .. } => NodeLine::Other {
-                what: format!("query from {from}: {}", query.question),
+                what: format!("query from {from}: {} (answered)", query.question),
             },
-            Event::Response { from, answer, .. } => NodeLine::Other {
-                what: format!("answer from {from}: {answer}"),
+            Event::Response {
+                request,
+                from,
+                answer,
+            } => NodeLine::Other {
+                what: format!("request {request}: answer from {from}: {answer}"),
             },
-            Event::RequestTimedOut { to, .. } => NodeLine::Other {
-                what: format!("request to {to} timed out"),
+            Event::RequestTimedOut { request, to } => NodeLine::Other {
+                what: format!("request {request} to {to} timed out"),
             },
             Event::PartitionSuspected { peers_lost } => NodeLine::Other {
                 what: format!("lost {peers_lost} neighbours: partition suspected"),
@@ -282,73 +290,17 @@ impl EventLines {
     }
 }
 
-/// A payload as text: an app payload's bytes, anything else in debug form.
+/// A payload as text: an app payload's bytes, an extended message's JSON,
+/// a typed payload's fields as JSON.
 fn payload_text(msg_type: MsgType, payload: &[u8]) -> String {
     if payload.is_empty() {
         return String::new();
     }
     match Payload::decode(msg_type, payload) {
         Ok(Payload::App(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-        Ok(other) => format!("{other:?}"),
+        Ok(Payload::Extended(text)) => text,
+        Ok(typed) => typed.to_json().map(|v| v.to_string()).unwrap_or_default(),
         Err(_) => String::new(),
-    }
-}
-
-/// Parses one stdin command.
-pub(crate) fn parse_command(line: &str) -> Result<Command<SocketAddrV4>, String> {
-    let mut words = line.split_whitespace();
-    let verb = words.next().ok_or("empty line")?;
-    let rest: Vec<&str> = words.collect();
-    let text = |words: &[&str]| Payload::App(words.join(" ").into_bytes());
-    match verb {
-        "broadcast" => Ok(Command::Broadcast {
-            channel_hash: colony_core::channel::StandardChannel::Suggestions.hash(),
-            priority: Priority::Normal,
-            payload: text(&rest),
-        }),
-        "broadcast-on" => {
-            let [channel, priority, words @ ..] = rest.as_slice() else {
-                return Err("usage: broadcast-on CHANNEL PRIORITY TEXT...".into());
-            };
-            let channel_hash = match channel.strip_prefix("0x") {
-                Some(hex) => u32::from_str_radix(hex, 16)
-                    .map_err(|_| format!("`{channel}` is not a channel hash"))?,
-                None => Channel::parse(channel).map_err(|e| e.to_string())?.hash(),
-            };
-            let priority = Priority::from_name(priority).ok_or_else(|| {
-                format!("priority `{priority}`: expected critical, normal or background")
-            })?;
-            Ok(Command::Broadcast {
-                channel_hash,
-                priority,
-                payload: text(words),
-            })
-        }
-        "join" => {
-            let [addr] = rest.as_slice() else {
-                return Err("usage: join ADDR".into());
-            };
-            let addr: SocketAddrV4 = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IPv4 address with a port"))?;
-            Ok(Command::Join {
-                contacts: vec![addr],
-            })
-        }
-        "read" => {
-            let max = match rest.as_slice() {
-                [] => u16::MAX,
-                [n] => n
-                    .parse()
-                    .map_err(|_| format!("`{n}` is not a count of messages (1 to 65535)"))?,
-                _ => return Err("usage: read [N]".into()),
-            };
-            Ok(Command::ReadInbox { max })
-        }
-        "leave" => Ok(Command::Leave),
-        other => Err(format!(
-            "unknown command `{other}` (broadcast, broadcast-on, join, read, leave)"
-        )),
     }
 }
 
@@ -465,7 +417,7 @@ async fn read_stdin(
         if line.trim().is_empty() {
             continue;
         }
-        match parse_command(&line) {
+        match stdin::parse_command(&line) {
             Ok(command) => {
                 let leaving = matches!(command, Command::Leave);
                 if commands.send((number, command)).is_err() || leaving {
@@ -542,7 +494,7 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
     if let Some(text) = &args.broadcast {
         schedule.push(Timed {
             at: started + std::time::Duration::from_nanos(args.after.as_ns()),
-            command: parse_command(&format!("broadcast {text}"))?,
+            command: stdin::parse_command(&format!("broadcast {text}"))?,
             tag: TAG_NONE,
         });
     }
@@ -574,7 +526,11 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
                     line: tag,
                     id: Some(id.to_string()),
                 },
-                Ok(_) => NodeLine::Sent {
+                Ok(colony_core::node::Handled::Requested(request)) => NodeLine::Requested {
+                    line: tag,
+                    request: *request,
+                },
+                Ok(colony_core::node::Handled::Done) => NodeLine::Sent {
                     line: tag,
                     id: None,
                 },

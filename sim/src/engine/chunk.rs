@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 use colony_core::AgentId;
 use colony_core::config::{Config, Sampling};
-use colony_core::node::{Command, DropReason, Event, Handled, Input, Node, PeerChange};
+use colony_core::node::{
+    Command, CommandError, DropReason, Event, Handled, Input, Node, PeerChange,
+};
+
+use crate::direct::RequestEnd;
 use colony_core::rng::Rng;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
@@ -94,8 +98,11 @@ pub(crate) struct ChunkOutput {
     pub(crate) sends: Vec<(u64, u32)>,
     /// What the agents observed, when the run records it.
     pub(crate) observed: Vec<Observed>,
-    /// Ids of messages the agents sent on scripted actions.
-    pub(crate) originated: Vec<MessageId>,
+    /// What the agents' nodes did with scripted actions: (action index,
+    /// agent, time, result).
+    pub(crate) scripted: Vec<(u32, u32, u64, Result<Handled, CommandError>)>,
+    /// Requests that ended: (asker, request seq, time, how).
+    pub(crate) request_ends: Vec<(u32, u16, u64, RequestEnd)>,
     /// Drops at honest agents as (sender's behaviour, reason index, count),
     /// recorded only in runs with an adversary.
     pub(crate) drops_by_sender: Vec<(&'static str, usize, u64)>,
@@ -659,7 +666,10 @@ fn run_agent(
                 }
                 CommandKind::Script(index) => {
                     let action = &ctx.script[index as usize].action;
-                    ((2 << 32) | u64::from(index), action.command(|i| i))
+                    (
+                        (2 << 32) | u64::from(index),
+                        action.command(agent, index, |i| i),
+                    )
                 }
                 CommandKind::Flood => (
                     3 << 32,
@@ -691,7 +701,9 @@ fn run_agent(
                 (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) => {
                     out.broadcasts.push((index, id));
                 }
-                (Ok(Handled::Sent(id)), CommandKind::Script(_)) => out.originated.push(id),
+                (result, CommandKind::Script(index)) => {
+                    out.scripted.push((index, agent, now, result));
+                }
                 _ => {}
             }
             cost = ctx.costs.fresh;
@@ -869,6 +881,12 @@ fn drain_events(
             && !ctx.adversary.agents().contains(agent)
         {
             out.peer_events.push((now, peer, change));
+        } else if let Event::Response { request, .. } = event {
+            out.request_ends
+                .push((agent, request, now, RequestEnd::Answered));
+        } else if let Event::RequestTimedOut { request, .. } = event {
+            out.request_ends
+                .push((agent, request, now, RequestEnd::TimedOut));
         } else if let Some(command) = reaction(&event) {
             reactions.push(command);
         }

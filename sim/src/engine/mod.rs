@@ -37,7 +37,9 @@ use colony_core::channel::Channel;
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_core::message::MessageId;
 use colony_core::node::{Command, Input, Node, PeerChange};
-use colony_core::payload::{LlmEndpoint, LlmUsage, Payload, Status};
+use colony_core::payload::{
+    BugReport, ErrorReport, LlmEndpoint, LlmUsage, Payload, Status, Suggestion,
+};
 use colony_core::rng::{Rng, mix64};
 use colony_core::time::Time;
 use colony_core::{AgentId, Priority};
@@ -121,6 +123,17 @@ pub enum PayloadKind {
     LlmUsage,
     /// A status update: what the origin works on and how far along it is.
     Status,
+    /// A suggestion naming a file and line.
+    Suggestion,
+    /// A bug report.
+    BugReport,
+    /// An error report.
+    Error,
+    /// An extended JSON message, sent as type `extended`.
+    Json {
+        /// Its text.
+        text: String,
+    },
 }
 
 impl PayloadKind {
@@ -145,6 +158,21 @@ impl PayloadKind {
                 working_on: format!("task-{index}"),
                 progress: 0.5,
             }),
+            PayloadKind::Suggestion => Payload::Suggestion(Suggestion {
+                suggestion: format!("look at task-{index} before merging"),
+                file: Some("src/lib.rs".into()),
+                line: Some(index),
+            }),
+            PayloadKind::BugReport => Payload::BugReport(BugReport {
+                bug: format!("task-{index} fails its tests"),
+                file: Some("src/lib.rs".into()),
+                description: format!("agent-{origin} saw an assertion fail"),
+            }),
+            PayloadKind::Error => Payload::Error(ErrorReport {
+                error: format!("task-{index} timed out"),
+                detail: Some(format!("agent-{origin} gave up after 3 retries")),
+            }),
+            PayloadKind::Json { text } => Payload::Extended(text.clone()),
         }
     }
 }
@@ -852,8 +880,12 @@ impl Engine {
             for (index, id) in out.broadcasts {
                 self.metrics.broadcast_sent(index as usize, id);
             }
-            for id in out.originated {
-                self.metrics.originated(id);
+            for (index, agent, at, result) in &out.scripted {
+                let action = &self.spec.script[*index as usize].action;
+                self.metrics.scripted(*agent, action, *at, result);
+            }
+            for (agent, seq, at, end) in out.request_ends {
+                self.metrics.request_ended(agent, seq, at, end);
             }
             for d in &out.deliveries {
                 self.metrics.delivered(d);

@@ -22,13 +22,14 @@ use colony_core::rng::mix64;
 use colony_core::time::Time;
 use colony_reports::RunReport;
 
+use crate::direct::RequestEnd;
 use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
 use crate::engine::{Engine, SimSpec, SpecError, join_plan, key_directory, new_node, secure};
 use crate::faults::FaultTimeline;
 use crate::metrics::{DeliveryRecord, Metrics, RunFacts, payload_hash};
-use crate::script::{Observed, agent_index, observe, reaction};
+use crate::script::{Action, Observed, agent_index, observe, reaction};
 
 /// What a run on any host produced.
 #[derive(Debug)]
@@ -117,7 +118,7 @@ pub(crate) fn schedule_for(spec: &SimSpec, agent: u32) -> Vec<Timed<u32>> {
         .filter(|(_, a)| a.agent == agent)
         .map(|(index, a)| Timed {
             at: Time::from_ns(a.at_ns),
-            command: a.action.command(|i| i),
+            command: a.action.command(a.agent, index as u32, |i| i),
             tag: SCRIPT_TAG | index as u64,
         });
     let mut schedule: Vec<Timed<u32>> = joins.chain(broadcasts).chain(actions).collect();
@@ -154,6 +155,8 @@ pub(crate) struct Recording {
     round_ns: u64,
     trace: u64,
     broadcast_ids: Vec<Option<MessageId>>,
+    /// The scripted actions, by index (their tags name them).
+    script: Vec<Action>,
     /// The fault timeline, to count deliveries across an open cut.
     faults: FaultTimeline,
 }
@@ -167,6 +170,7 @@ impl Recording {
             round_ns: spec.round_ns(),
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             broadcast_ids: vec![None; spec.workload.len()],
+            script: spec.script.iter().map(|a| a.action.clone()).collect(),
             faults: spec.faults.clone(),
         }
     }
@@ -210,6 +214,22 @@ impl Recording {
                         }
                     }
                     Event::Digest(_) => self.metrics.digests_emitted(1),
+                    Event::Response { request, .. } => {
+                        self.metrics.request_ended(
+                            agent,
+                            *request,
+                            now.as_ns(),
+                            RequestEnd::Answered,
+                        );
+                    }
+                    Event::RequestTimedOut { request, .. } => {
+                        self.metrics.request_ended(
+                            agent,
+                            *request,
+                            now.as_ns(),
+                            RequestEnd::TimedOut,
+                        );
+                    }
                     _ => {}
                 }
                 reaction(event)
@@ -220,8 +240,9 @@ impl Recording {
                 self.metrics.broadcast_sent(index, *id);
                 None
             }
-            Report::Handled(_, tag, Ok(Handled::Sent(id))) if tag != JOIN_TAG => {
-                self.metrics.originated(*id);
+            Report::Handled(now, tag, result) if tag != JOIN_TAG && tag >= SCRIPT_TAG => {
+                let action = &self.script[(tag - SCRIPT_TAG) as usize];
+                self.metrics.scripted(agent, action, now.as_ns(), result);
                 None
             }
             Report::Handled(..) => None,

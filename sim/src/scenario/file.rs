@@ -542,7 +542,7 @@ pub enum PriorityName {
     Background,
 }
 
-/// What a workload broadcast carries.
+/// What a workload message carries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PayloadName {
@@ -553,19 +553,52 @@ pub enum PayloadName {
     LlmUsage,
     /// A status update.
     Status,
+    /// A suggestion naming a file and line.
+    Suggestion,
+    /// A bug report.
+    BugReport,
+    /// An error report.
+    Error,
+    /// The extended JSON message given in `json`, sent as type `extended`.
+    Json,
 }
 
-/// One line of the workload: `count` broadcasts, `every` apart, from `from`.
+/// What a workload line makes its agent do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    /// Broadcast to every subscriber of the channel.
+    #[default]
+    Broadcast,
+    /// Send to one agent (`to`), whatever its subscriptions.
+    Send,
+    /// Ask one agent (`to`) a question and wait `timeout` for the answer.
+    Request,
+}
+
+/// One line of the workload: `count` messages, `every` apart, from `from`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadItem {
-    /// Time of the first broadcast. Default `"0s"`.
+    /// What each message is: a broadcast, a direct send or a request.
+    /// Default broadcast.
+    #[serde(default = "broadcast_kind")]
+    #[schemars(with = "WorkloadKind")]
+    pub kind: Spanned<WorkloadKind>,
+    /// Time of the first message. Default `"0s"`.
     #[serde(default = "zero")]
     pub at: DurationText,
-    /// The broadcasting agent's index. Default 0.
+    /// The sending agent's index. Default 0.
     #[serde(default = "agent_zero")]
     #[schemars(with = "u32")]
     pub from: Spanned<u32>,
+    /// The receiver of a send or a request (an agent index).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub to: Option<Spanned<u32>>,
+    /// How long a request waits for its answer. Default `"5s"`.
+    #[serde(default)]
+    pub timeout: Option<DurationText>,
     /// Channel name (`_suggestions`, `custom:NAME` …). Default `_suggestions`.
     #[serde(default = "default_channel")]
     #[schemars(with = "String")]
@@ -573,15 +606,23 @@ pub struct WorkloadItem {
     /// Priority. Default: the channel's.
     #[serde(default)]
     pub priority: Option<PriorityName>,
-    /// What the broadcast carries: `"app"` (opaque bytes of `payload_bytes`),
-    /// `"llm-usage"` (an LLM usage report with a saturated endpoint) or
-    /// `"status"` (a status update). Default app.
+    /// What a broadcast or send carries: `"app"` (opaque bytes of
+    /// `payload_bytes`), a typed payload (`"llm-usage"`, `"status"`,
+    /// `"suggestion"`, `"bug-report"`, `"error"`) or `"json"` (the extended
+    /// message in `json`). Default app.
     #[serde(default)]
-    pub payload: PayloadName,
+    #[schemars(with = "Option<PayloadName>")]
+    pub payload: Option<Spanned<PayloadName>>,
     /// Payload size in bytes for `"app"`. Default 24.
     #[serde(default = "default_payload")]
     pub payload_bytes: u16,
-    /// Broadcasts in this line. Default 1.
+    /// The extended JSON message of `payload = "json"` (the design's form:
+    /// `id`, `from`, `to`, `type`, `topic`, `payload`, `priority`,
+    /// `timestamp`, `ttl`, `reply_to`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub json: Option<Spanned<String>>,
+    /// Messages in this line. Default 1.
     #[serde(default = "one")]
     pub count: u32,
     /// Time between them. Default `"1s"`.
@@ -589,6 +630,9 @@ pub struct WorkloadItem {
     pub every: DurationText,
 }
 
+fn broadcast_kind() -> Spanned<WorkloadKind> {
+    Spanned::new(0..0, WorkloadKind::Broadcast)
+}
 fn agent_zero() -> Spanned<u32> {
     Spanned::new(0..0, 0)
 }
@@ -644,4 +688,7 @@ pub struct ExpectSection {
     /// Longest acceptable p99, over crashes, of the time from a crash to
     /// its first confirmation.
     pub detection_p99: Option<DurationText>,
+    /// Smallest acceptable share of the workload's requests answered
+    /// before their timeout (0..=1).
+    pub requests_answered: Option<f64>,
 }

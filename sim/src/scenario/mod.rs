@@ -5,10 +5,10 @@
 mod error;
 mod file;
 mod units;
+mod workload;
 
 use std::num::{NonZeroU8, NonZeroU16, NonZeroU32};
 
-use colony_core::Priority;
 use colony_core::channel::{Channel, SubscriptionTable};
 use colony_core::config::{Config, Detector, LossOfInterest, Sampling, StopRule, Strategy, Swim};
 use colony_core::priority::AttentionMode;
@@ -16,7 +16,7 @@ use colony_reports::{Expectation, RunReport};
 
 use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use crate::engine::cpu::CpuGroup;
-use crate::engine::{Broadcast, PayloadKind, SimSpec, StopCondition, Subscription};
+use crate::engine::{SimSpec, StopCondition, Subscription};
 use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
 use crate::network::{Latency, NetworkModel, Ratio, Regions};
 
@@ -25,8 +25,8 @@ pub use file::ScenarioFile;
 pub use units::{DurationText, RatioText};
 
 use file::{
-    AttentionName, BehaviourName, DetectorName, FaultName, LatencySection, PayloadName,
-    PriorityName, RumorLoss, RumorStop, SamplingName, StrategyName,
+    AttentionName, BehaviourName, DetectorName, FaultName, LatencySection, RumorLoss, RumorStop,
+    SamplingName, StrategyName, WorkloadKind,
 };
 
 /// The agents a fault or Byzantine group names by `agents` (a list) or by
@@ -132,46 +132,19 @@ impl Scenario {
             )
             .key("count"));
         }
-        if let Some(coverage) = f.expect.coverage
-            && !(0.0..=1.0).contains(&coverage)
-        {
-            return Err(self.error_at_key(
-                "expect",
-                "coverage",
-                "coverage is a share between 0 and 1",
-            ));
-        }
-        let broadcasts: u64 = f.workload.iter().map(|w| u64::from(w.count)).sum();
-        if broadcasts > BROADCASTS_MAX as u64 {
-            return Err(self.error_at_key(
-                "",
-                "workload",
-                format!("{broadcasts} broadcasts exceed {BROADCASTS_MAX}"),
-            ));
-        }
-        for item in &f.workload {
-            if *item.from.get_ref() >= count {
-                return Err(ScenarioError::at(
-                    &self.path,
-                    &self.source,
-                    item.from.span(),
-                    format!(
-                        "agent {} does not exist: agents are numbered 0..{count}",
-                        item.from.get_ref()
-                    ),
-                )
-                .key("from"));
-            }
-            if let Err(e) = Channel::parse(item.channel.get_ref()) {
-                return Err(ScenarioError::at(
-                    &self.path,
-                    &self.source,
-                    item.channel.span(),
-                    e.to_string(),
-                )
-                .key("channel"));
+        for (key, share) in [
+            ("coverage", f.expect.coverage),
+            ("requests_answered", f.expect.requests_answered),
+        ] {
+            if share.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
+                return Err(self.error_at_key(
+                    "expect",
+                    key,
+                    format!("{key} is a share between 0 and 1"),
+                ));
             }
         }
+        self.workload(count)?;
         self.check_receivers(count)?;
         for group in &f.agents.cpu {
             if group.count == 0
@@ -346,7 +319,8 @@ impl Scenario {
     /// nothing (coverage of zero agents): refused at the workload line.
     fn check_receivers(&self, count: u32) -> Result<(), ScenarioError> {
         let subscriptions = self.subscriptions(count)?;
-        for item in &self.file.workload {
+        let broadcasts = self.file.workload.iter();
+        for item in broadcasts.filter(|w| *w.kind.get_ref() == WorkloadKind::Broadcast) {
             let channel = Channel::parse(item.channel.get_ref()).expect("checked above");
             if matches!(&channel, Channel::Standard(c) if c.subscribed_by_default()) {
                 continue;
@@ -808,43 +782,16 @@ impl Scenario {
     pub fn spec(&self, seed: u64) -> Result<SimSpec, ScenarioError> {
         let f = &self.file;
         let count = *f.agents.count.get_ref();
-        let mut workload = Vec::new();
-        for item in &f.workload {
-            let channel = Channel::parse(item.channel.get_ref()).expect("checked at load");
-            let priority = match item.priority {
-                Some(PriorityName::Critical) => Priority::Critical,
-                Some(PriorityName::Normal) => Priority::Normal,
-                Some(PriorityName::Background) => Priority::Background,
-                None => channel.default_priority(),
-            };
-            for i in 0..u64::from(item.count) {
-                workload.push(Broadcast {
-                    at_ns: item
-                        .at
-                        .as_ns()
-                        .saturating_add(i.saturating_mul(item.every.as_ns())),
-                    origin: *item.from.get_ref(),
-                    channel_hash: channel.hash(),
-                    priority,
-                    payload: match item.payload {
-                        PayloadName::App => PayloadKind::App {
-                            len: usize::from(item.payload_bytes),
-                        },
-                        PayloadName::LlmUsage => PayloadKind::LlmUsage,
-                        PayloadName::Status => PayloadKind::Status,
-                    },
-                });
-            }
-        }
+        let workload = self.workload(count)?;
         Ok(SimSpec {
             name: f.name.clone(),
             agents: count,
             seed,
             node: self.node_config(count)?,
             network: self.network()?,
-            workload,
+            workload: workload.broadcasts,
             faults: self.faults(count)?,
-            script: Vec::new(),
+            script: workload.direct,
             observe: false,
             adversary: self.adversary(count)?,
             signatures: f.protocol.signatures,
@@ -896,7 +843,13 @@ impl Scenario {
             .to_lowercase(),
             StrategyName::Plumtree => format!("plumtree, repair after {}", p.repair_after),
         };
-        let broadcasts: u64 = f.workload.iter().map(|w| u64::from(w.count)).sum();
+        let messages = |kind: WorkloadKind| -> u64 {
+            f.workload
+                .iter()
+                .filter(|w| *w.kind.get_ref() == kind)
+                .map(|w| u64::from(w.count))
+                .sum()
+        };
         vec![
             ("agents".into(), f.agents.count.get_ref().to_string()),
             ("strategy".into(), strategy),
@@ -914,7 +867,15 @@ impl Scenario {
                 "attention".into(),
                 format!("{:?}", p.attention).to_lowercase(),
             ),
-            ("broadcasts".into(), broadcasts.to_string()),
+            (
+                "broadcasts / sends / requests".into(),
+                format!(
+                    "{} / {} / {}",
+                    messages(WorkloadKind::Broadcast),
+                    messages(WorkloadKind::Send),
+                    messages(WorkloadKind::Request)
+                ),
+            ),
             (
                 "stop".into(),
                 format!(
@@ -1110,6 +1071,15 @@ impl Scenario {
                 passed,
                 format!("<= {max}"),
                 actual,
+            ));
+        }
+        if let Some(min) = e.requests_answered {
+            let share = report.direct.as_ref().map_or(1.0, |d| d.answered_share());
+            out.push(expectation(
+                "requests_answered",
+                share >= min,
+                format!(">= {min}"),
+                format!("{share:.4}"),
             ));
         }
         if e.no_honest_loss == Some(true) {

@@ -1,6 +1,7 @@
 //! Scenario loading: good files resolve, bad ones say where and why.
 
 use super::*;
+use colony_core::Priority;
 
 const GOOD: &str = r#"
 name = "tiny"
