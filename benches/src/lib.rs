@@ -39,8 +39,8 @@ use colony_core::config::Config;
 use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use colony_core::signing::{SeededKeys, sign};
 use colony_core::{AgentId, MsgType, Priority, StandardChannel};
-use colony_sim::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use colony_sim::network::{Latency, NetworkModel};
+use colony_sim::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
 
 /// Payload size of the fixture datagrams: a small status update.
 pub const FIXTURE_PAYLOAD_LEN: usize = 24;

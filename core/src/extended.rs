@@ -450,7 +450,10 @@ mod tests {
         }
         let wrong = Payload::from_json(MsgType::Status, serde_json::json!({"progress": "x"}));
         assert!(
-            wrong.unwrap_err().to_string().starts_with("status payload in JSON"),
+            wrong
+                .unwrap_err()
+                .to_string()
+                .starts_with("status payload in JSON"),
             "the error names the type"
         );
         assert!(Payload::from_json(MsgType::Heartbeat, serde_json::json!(1)).is_err());

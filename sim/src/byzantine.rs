@@ -29,9 +29,6 @@ use colony_core::signing::{SeededKeys, sign_again};
 use crate::faults::AgentSet;
 use crate::network::Ratio;
 
-/// Stream of the wrappers' random choices.
-const BYZANTINE_STREAM: u64 = 0x6279_7a61_6e74;
-
 /// Offset and length of the header's `from` field (see the header's
 /// layout table), which forge rewrites.
 const FROM_OFFSET: usize = 4;
@@ -191,7 +188,11 @@ impl Link {
     fn bits(&self) -> u64 {
         mix64(
             self.seed
-                ^ mix64(BYZANTINE_STREAM ^ (u64::from(self.agent) << 32) ^ u64::from(self.target))
+                ^ mix64(
+                    crate::streams::BYZANTINE
+                        ^ (u64::from(self.agent) << 32)
+                        ^ u64::from(self.target),
+                )
                 ^ u64::from(self.seq),
         )
     }

@@ -155,12 +155,6 @@ pub struct Departure {
     pub rejoin_ns: u64,
 }
 
-/// Stream of the churn picks (distinct from every link and agent stream).
-const CHURN_STREAM: u64 = 0x6368_7572_6e00;
-
-/// Stream of the extra-latency jitter.
-const JITTER_STREAM: u64 = 0x6a69_7474_6572;
-
 /// Picks a churn fault may retry when it lands on an agent already away:
 /// enough that a set with any agent present finds one, bounded so that a
 /// set whose agents are all away skips the departure instead of looping.
@@ -292,7 +286,7 @@ impl FaultTimeline {
                     } else {
                         let bits = mix64(
                             seed ^ mix64(
-                                JITTER_STREAM ^ (u64::from(source) << 32) ^ u64::from(seq),
+                                crate::streams::JITTER ^ (u64::from(source) << 32) ^ u64::from(seq),
                             ),
                         );
                         bits % (jitter_ns + 1)
@@ -333,7 +327,7 @@ impl FaultTimeline {
                 for attempt in 0..CHURN_PICK_TRIES {
                     let bits = mix64(
                         seed ^ mix64(
-                            CHURN_STREAM
+                            crate::streams::CHURN
                                 ^ ((index as u64) << 48)
                                 ^ (departure << 8)
                                 ^ u64::from(attempt),

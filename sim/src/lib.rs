@@ -20,9 +20,11 @@ pub mod memo_keys;
 mod metrics;
 pub mod network;
 mod overlay;
+pub mod plan;
 mod prefetch;
 pub mod scenario;
 pub mod script;
+mod streams;
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0
 /// where the platform does not report it.

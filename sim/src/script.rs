@@ -15,7 +15,7 @@ use colony_core::message::MessageId;
 use colony_core::node::{Command, Event, PeerChange};
 use colony_core::payload::Query;
 
-use crate::engine::PayloadKind;
+use crate::plan::PayloadKind;
 use colony_core::priority::{AttentionMode, Disposition, Priority};
 
 /// What the simulated application answers to every query: hosts answer

@@ -16,7 +16,7 @@ const TIME_TOLERANCE_NS: u64 = 1_000_000;
 /// round boundary on one host can land just after it on the other.
 const ROUNDS_TOLERANCE: u64 = 1;
 
-fn spec() -> colony_sim::engine::SimSpec {
+fn spec() -> colony_sim::plan::SimSpec {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scenarios/agreement-50.toml"

@@ -10,10 +10,11 @@ use colony_core::config::{Config, Sampling};
 use colony_core::node::DropReason;
 use colony_core::priority::{AttentionMode, Priority};
 use colony_sim::byzantine::{Adversary, Behaviour, ByzantineGroup};
-use colony_sim::engine::{Broadcast, Engine, PayloadKind, SimSpec, StopCondition};
+use colony_sim::engine::Engine;
 use colony_sim::faults::AgentSet;
 use colony_sim::hosts::{self, Outcome};
 use colony_sim::network::{Latency, NetworkModel, Ratio};
+use colony_sim::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
 
 const AGENTS: u32 = 200;
 /// The broadcast leaves once views have formed (200 agents join in 8 waves

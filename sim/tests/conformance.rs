@@ -13,9 +13,9 @@ use colony_core::config::Config;
 use colony_core::message::MessageId;
 use colony_core::node::{DropReason, PeerChange};
 use colony_core::priority::{AttentionMode, Disposition, Priority};
-use colony_sim::engine::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use colony_sim::hosts::{self, Outcome};
 use colony_sim::network::NetworkModel;
+use colony_sim::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
 use colony_sim::script::{Action, Observation, QUERY_ANSWER, ScriptedAction};
 
 /// Agents per run: joins take three waves (agents 4..8 join at 0.5 s).

@@ -25,8 +25,8 @@ use tokio::sync::mpsc;
 use super::node::{NodeLine, unix_ns};
 use super::run::publish;
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
-use crate::engine::{Broadcast, SimSpec, join_plan};
 use crate::metrics::{DeliveryRecord, Metrics, RunFacts, eligible_receivers};
+use crate::plan::{Broadcast, Due, Schedule, SimSpec};
 use crate::scenario::Scenario;
 use colony_core::payload::Payload;
 
@@ -229,7 +229,7 @@ async fn start_agent(
 }
 
 /// A line to write to an agent at a time.
-struct Due {
+struct Line {
     at_ns: u64,
     agent: u32,
     line: String,
@@ -237,21 +237,32 @@ struct Due {
     broadcast: Option<usize>,
 }
 
-fn plan(spec: &SimSpec, agents: &[Agent]) -> Vec<Due> {
-    let joins = join_plan(spec).into_iter().map(|j| Due {
-        at_ns: j.at_ns,
-        agent: j.agent,
-        line: format!("join {}", agents[j.contact as usize].addr),
-        broadcast: None,
-    });
-    let broadcasts = spec.workload.iter().enumerate().map(|(index, b)| Due {
-        at_ns: b.at_ns,
-        agent: b.origin,
-        line: broadcast_line(b, index),
-        broadcast: Some(index),
-    });
-    let mut plan: Vec<Due> = joins.chain(broadcasts).collect();
-    plan.sort_by_key(|d| d.at_ns);
+/// The schedule's joins and broadcasts as stdin lines (the cluster refused
+/// every other kind of entry before starting).
+fn plan(spec: &SimSpec, agents: &[Agent]) -> Vec<Line> {
+    let schedule = Schedule::new(spec);
+    let mut plan: Vec<Line> = schedule
+        .entries()
+        .iter()
+        .filter_map(|entry| {
+            let (line, broadcast) = match entry.due {
+                Due::Join(contact) => (format!("join {}", agents[contact as usize].addr), None),
+                Due::Broadcast(index) => {
+                    let index = index as usize;
+                    (broadcast_line(&spec.workload[index], index), Some(index))
+                }
+                _ => return None,
+            };
+            Some(Line {
+                at_ns: entry.at_ns,
+                agent: entry.agent,
+                line,
+                broadcast,
+            })
+        })
+        .collect();
+    // Joins before broadcasts at the same time, as on every host.
+    plan.sort_by_key(|d| (d.at_ns, d.broadcast.is_some()));
     plan
 }
 

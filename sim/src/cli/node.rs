@@ -41,9 +41,6 @@ use crate::memo_keys::MemoKeys;
 use crate::scenario::{DurationText, Scenario};
 use crate::script::reaction;
 
-/// Stream of a standalone node's RNG.
-const NODE_RNG_STREAM: u64 = 0x6e6f_6465;
-
 /// Tag of commands that did not come from a stdin line.
 const TAG_NONE: u64 = 0;
 
@@ -309,7 +306,7 @@ fn agent_id(args: &NodeArgs, bound: SocketAddrV4) -> (AgentId, u64) {
         return (AgentId::from_index(index), index);
     }
     let name = args.name.clone().unwrap_or_else(|| bound.to_string());
-    let high = mix64(u64::from(fnv1a_32(name.as_bytes())) ^ NODE_RNG_STREAM);
+    let high = mix64(u64::from(fnv1a_32(name.as_bytes())) ^ crate::streams::NODE_RNG);
     let low = mix64(high ^ name.len() as u64);
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&high.to_be_bytes());
@@ -456,7 +453,7 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
         Err(e) => return Err(format!("cannot read the bound address: {e}")),
     };
     let (id, stream) = agent_id(args, bound);
-    let rng = Rng::for_agent(args.seed, NODE_RNG_STREAM, stream);
+    let rng = Rng::for_agent(args.seed, crate::streams::NODE_RNG, stream);
     let (epoch_unix_s, clock) = unix_clock();
     let config = Config {
         epoch_unix_s,

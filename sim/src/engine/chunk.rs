@@ -4,68 +4,33 @@
 //! in any order without changing the result.
 
 use colony_core::message::MessageId;
-use std::sync::Arc;
 
-use colony_core::AgentId;
-use colony_core::config::{Config, Sampling};
-use colony_core::node::{
-    Command, CommandError, DropReason, Event, Handled, Input, Node, PeerChange,
-};
+use colony_core::node::{CommandError, DropReason, Event, Handled, Input, Node, PeerChange};
 
 use crate::direct::RequestEnd;
-use colony_core::rng::Rng;
 use colony_core::rng::mix64;
 use colony_core::time::Time;
 
 use super::cpu::{CostTable, QUEUE_DELAY_MAX_NS, busy_ns};
 use super::inflight::{Arena, InFlight, bytes_of};
 use super::timer_wheel::TimerWheel;
-use super::{AgentSlot, Broadcast, CHUNK_AGENTS, CpuSlot, NO_TIMEOUT};
-use super::{Subscription, secure, subscribe};
+use super::{AgentSlot, CHUNK_AGENTS, CpuSlot, NO_TIMEOUT};
 use crate::byzantine::{self, Adversary, Behaviour, Link, Outgoing};
 use crate::faults::FaultTimeline;
 use crate::link_rng::StreamKeys;
 use crate::metrics::{DeliveryRecord, payload_hash};
 use crate::network::{Fate, NetworkModel};
+use crate::plan::bootstrap::Bootstrap;
+use crate::plan::{Broadcast, Due, Scheduled};
 use crate::script::{Observed, ScriptedAction, observe, reaction};
-use colony_core::channel::StandardChannel;
-use colony_core::payload::Payload;
-use colony_core::priority::Priority;
-use colony_core::signing::KeyDirectory;
-
-/// What the engine asks an agent to do, on behalf of the scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum CommandKind {
-    /// Crash: lose every input until the restart.
-    Crash,
-    /// Restart after a crash; with a fresh state when `true`.
-    Restart(bool),
-    /// Join the overlay through this contact (views sampling, at start).
-    Join(u32),
-    /// The workload broadcast with this index.
-    Broadcast(u32),
-    /// The scripted action with this index.
-    Script(u32),
-    /// A flooder's junk broadcast.
-    Flood,
-    /// An eclipse colluder's neighbour request to this victim.
-    Eclipse(u32),
-}
-
-/// A command due in this window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct DueCommand {
-    pub(crate) agent: u32,
-    pub(crate) at: u64,
-    pub(crate) kind: CommandKind,
-}
+use crate::streams;
 
 /// What one chunk has to do in one window.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkWork {
     pub(crate) records: Vec<InFlight>,
     pub(crate) timers: Vec<u32>,
-    pub(crate) commands: Vec<DueCommand>,
+    pub(crate) commands: Vec<Scheduled>,
 }
 
 impl ChunkWork {
@@ -131,8 +96,6 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) observe: bool,
     /// Byzantine agents.
     pub(crate) adversary: &'a Adversary,
-    /// Public keys, when the run uses signatures.
-    pub(crate) keys: Option<&'a Arc<dyn KeyDirectory>>,
     /// The window's length and its end (virtual ns).
     pub(crate) window_ns: u64,
     pub(crate) window_end: u64,
@@ -142,26 +105,14 @@ pub(crate) struct WindowContext<'a> {
     pub(crate) costs: &'a CostTable,
     /// The fault timeline.
     pub(crate) faults: &'a FaultTimeline,
-    /// The shared node configuration (for restarts with a fresh state).
-    pub(crate) config: &'a Arc<Config>,
-    /// Channel subscriptions (for restarts with a fresh state).
-    pub(crate) subscriptions: &'a [Subscription],
-    /// Agents in the run.
-    pub(crate) agents: u32,
+    /// How nodes restart with a fresh state.
+    pub(crate) bootstrap: &'a Bootstrap,
 }
 
 #[inline]
 fn fold(hash: u64, value: u64) -> u64 {
     mix64(hash.rotate_left(7) ^ value)
 }
-
-/// Stream of the burst-loss chains' steps.
-const BURST_STREAM: u64 = 0x6275_7273_7400;
-
-/// Payload of a flooder's junk broadcast, and its byte: a small message,
-/// as a flood of cheap messages is what rate limits exist for.
-const FLOOD_PAYLOAD_BYTES: usize = 64;
-const FLOOD_BYTE: u8 = 0xF1;
 
 /// Kinds of input, in the order an agent handles inputs that share a time.
 const KIND_DATAGRAM: u64 = 0;
@@ -170,96 +121,100 @@ const KIND_TIMER: u64 = 2;
 const KIND_CPU_DROP: u64 = 3;
 const KIND_FAULT_DROP: u64 = 4;
 
-/// Contacts a restarted agent is given: with a tenth of the swarm down, all
-/// four are down with probability 1/10,000.
-const RESTART_CONTACTS: u64 = 4;
-
-/// Stream of the RNGs of agents restarted with a fresh state.
-const RESTART_RNG_STREAM: u64 = 0x0072_6573_7461_7274;
-
-/// Agent `agent` after its `restarts`-th restart with a fresh state, at
-/// `time`: a new node (its RNG from its own stream) that rejoins through
-/// [`RESTART_CONTACTS`] agents picked by a pure hash. The same on every host.
-pub(crate) fn restarted_node(
-    seed: u64,
-    config: &Arc<Config>,
-    subscriptions: &[Subscription],
-    agents: u32,
-    agent: u32,
-    restarts: u32,
-    time: Time,
-) -> Node<u32> {
-    let stream = RESTART_RNG_STREAM ^ u64::from(restarts);
-    let rng = Rng::for_agent(seed, stream, u64::from(agent));
-    let mut node = Node::new(
-        AgentId::from_index(u64::from(agent)),
-        agent,
-        Arc::clone(config),
-        rng,
-    );
-    // A sequence start of this life's own (see `Node::start_seq_after`).
-    node.start_seq_after(mix64(seed ^ mix64(u64::from(agent)) ^ (stream << 16)) as u16);
-    let _ = node.handle(time, Input::Timeout);
-    subscribe(&mut node, subscriptions, agent, time);
-    if config.sampling == Sampling::Views && agents > 1 {
-        // Several contacts: any of them may be down too; the node asks the
-        // others from its passive view until one answers.
-        let contacts: Vec<u32> = (0..RESTART_CONTACTS)
-            .map(|i| {
-                let pick = mix64(seed ^ mix64(u64::from(agent) ^ (u64::from(restarts) << 32) ^ i));
-                let contact = (pick % u64::from(agents - 1)) as u32;
-                if contact >= agent {
-                    contact + 1
-                } else {
-                    contact
-                }
-            })
-            .collect();
-        let _ = node.handle(time, Input::Command(Command::Join { contacts }));
-    }
-    node
-}
-
-/// Crash and restart commands; `Some(tag)` when `kind` was one of them.
+/// Crash and restart commands; `true` when `due` was one of them.
 fn lifecycle(
     ctx: &WindowContext<'_>,
     agent: u32,
-    kind: CommandKind,
+    due: Due,
     time: Time,
     node: &mut Node<u32>,
     slot: &mut AgentSlot,
-) -> Option<u64> {
-    match kind {
-        CommandKind::Crash => {
+) -> bool {
+    match due {
+        Due::Crash => {
             slot.crashed = true;
             slot.timeout = NO_TIMEOUT;
-            Some(u64::MAX - 1)
         }
-        CommandKind::Restart(lose_state) => {
+        Due::Restart { lose_state } => {
             slot.crashed = false;
             if lose_state {
                 slot.restarts += 1;
-                *node = restarted_node(
-                    ctx.seed,
-                    ctx.config,
-                    ctx.subscriptions,
-                    ctx.agents,
-                    agent,
-                    slot.restarts,
-                    time,
-                );
-                secure(node, ctx.seed, ctx.keys, agent);
+                *node = ctx.bootstrap.restarted(agent, slot.restarts, time);
             } else {
                 let _ = node.handle(time, Input::Timeout);
             }
-            Some(u64::MAX - 2 - u64::from(lose_state))
         }
-        CommandKind::Join(_)
-        | CommandKind::Broadcast(_)
-        | CommandKind::Script(_)
-        | CommandKind::Flood
-        | CommandKind::Eclipse(_) => None,
+        _ => return false,
     }
+    true
+}
+
+/// Runs a command due for `agent` at `now`: its cycle cost when the node
+/// handled it (to charge, then drain), `None` when nothing more is to be
+/// done (a crash or restart, drained here; an input a crashed agent lost;
+/// an eclipse request, sent on the node's behalf).
+fn run_command(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    due: Due,
+    now: u64,
+    node: &mut Node<u32>,
+    slot: &mut AgentSlot,
+    out: &mut ChunkOutput,
+) -> Option<u64> {
+    let time = Time::from_ns(now);
+    let handled = fold(now, due.tag()) ^ KIND_COMMAND;
+    if lifecycle(ctx, agent, due, time, node, slot) {
+        out.hash = fold(out.hash, handled);
+        out.lifecycle.push((agent, now, slot.crashed));
+        // A crashed agent sends nothing and arms no timer: draining it
+        // would re-arm the timers the crash stopped, and the agent would
+        // probe, gossip and ask for neighbours while deaf to every answer.
+        if !slot.crashed {
+            drain(ctx, agent, now, node, slot, out);
+        }
+        return None;
+    }
+    if slot.crashed {
+        out.crash_drops += 1;
+        return None;
+    }
+    out.hash = fold(out.hash, handled);
+    if let Due::Eclipse(victim) = due {
+        send_eclipse(ctx, agent, now, victim, slot, out);
+        return None;
+    }
+    let command = due.command(agent, ctx.workload, ctx.script)?;
+    match (node.handle(time, Input::Command(command)), due) {
+        (Ok(Handled::Sent(id)), Due::Broadcast(index)) => out.broadcasts.push((index, id)),
+        (result, Due::Action(index)) => out.scripted.push((index, agent, now, result)),
+        _ => {}
+    }
+    Some(ctx.costs.fresh)
+}
+
+/// An eclipse colluder's neighbour request and shuffle to its victim,
+/// written as the node would (the colluder's node never sees them).
+fn send_eclipse(
+    ctx: &WindowContext<'_>,
+    agent: u32,
+    now: u64,
+    victim: u32,
+    slot: &mut AgentSlot,
+    out: &mut ChunkOutput,
+) {
+    let start = out.bytes.len();
+    out.bytes
+        .extend(byzantine::eclipse_request(agent, slot.sent as u16));
+    emit(ctx, agent, now, slot, victim, start, out);
+    let colluders = byzantine::eclipse_colluders(ctx.adversary, agent, slot.sent);
+    let start = out.bytes.len();
+    out.bytes.extend(byzantine::eclipse_shuffle(
+        agent,
+        slot.sent as u16,
+        &colluders,
+    ));
+    emit(ctx, agent, now, slot, victim, start, out);
 }
 
 /// One chunk's agents: `nodes[i]` and `slots[i]` are agent `base + i`, and
@@ -510,13 +465,13 @@ fn run_agent(
     mut cpu: Option<&mut CpuSlot>,
     arenas: &[Arena],
     records: &[InFlight],
-    commands: &[DueCommand],
+    commands: &[Scheduled],
     out: &mut ChunkOutput,
 ) {
     let (mut ri, mut ci) = (0, 0);
     loop {
         let t_record = records.get(ri).map_or(NO_TIMEOUT, |r| r.at());
-        let t_command = commands.get(ci).map_or(NO_TIMEOUT, |c| c.at);
+        let t_command = commands.get(ci).map_or(NO_TIMEOUT, |c| c.at_ns);
         let t_timer = if slot.timeout < ctx.window_end {
             slot.timeout
         } else {
@@ -629,84 +584,10 @@ fn run_agent(
         } else if t_command == arrival {
             let c = commands[ci];
             ci += 1;
-            if let Some(done) = lifecycle(ctx, agent, c.kind, time, node, slot) {
-                out.hash = fold(out.hash, fold(now, done) ^ KIND_COMMAND);
-                out.lifecycle.push((agent, now, slot.crashed));
-                // A crashed agent sends nothing and arms no timer: draining
-                // it would re-arm the timers the crash stopped, and the
-                // agent would probe, gossip and ask for neighbours while
-                // deaf to every answer.
-                if !slot.crashed {
-                    drain(ctx, agent, now, node, slot, out);
-                }
-                continue;
+            match run_command(ctx, agent, c.due, now, node, slot, out) {
+                Some(command_cost) => cost = command_cost,
+                None => continue,
             }
-            if slot.crashed {
-                out.crash_drops += 1;
-                continue;
-            }
-            let (tag, command) = match c.kind {
-                CommandKind::Crash | CommandKind::Restart(_) => {
-                    unreachable!("handled by lifecycle")
-                }
-                CommandKind::Join(contact) => (
-                    u64::from(contact),
-                    Command::Join {
-                        contacts: vec![contact],
-                    },
-                ),
-                CommandKind::Broadcast(index) => {
-                    let b = &ctx.workload[index as usize];
-                    let command = Command::Broadcast {
-                        channel_hash: b.channel_hash,
-                        priority: b.priority,
-                        payload: b.payload.build(b.origin, index),
-                    };
-                    ((1 << 32) | u64::from(index), command)
-                }
-                CommandKind::Script(index) => {
-                    let action = &ctx.script[index as usize].action;
-                    (
-                        (2 << 32) | u64::from(index),
-                        action.command(agent, index, |i| i),
-                    )
-                }
-                CommandKind::Flood => (
-                    3 << 32,
-                    Command::Broadcast {
-                        channel_hash: StandardChannel::Suggestions.hash(),
-                        priority: Priority::Normal,
-                        payload: Payload::App(vec![FLOOD_BYTE; FLOOD_PAYLOAD_BYTES]),
-                    },
-                ),
-                CommandKind::Eclipse(victim) => {
-                    out.hash = fold(out.hash, fold(now, u64::from(victim)) ^ KIND_COMMAND);
-                    let start = out.bytes.len();
-                    out.bytes
-                        .extend(byzantine::eclipse_request(agent, slot.sent as u16));
-                    emit(ctx, agent, now, slot, victim, start, out);
-                    let colluders = byzantine::eclipse_colluders(ctx.adversary, agent, slot.sent);
-                    let start = out.bytes.len();
-                    out.bytes.extend(byzantine::eclipse_shuffle(
-                        agent,
-                        slot.sent as u16,
-                        &colluders,
-                    ));
-                    emit(ctx, agent, now, slot, victim, start, out);
-                    continue;
-                }
-            };
-            out.hash = fold(out.hash, fold(now, tag) ^ KIND_COMMAND);
-            match (node.handle(time, Input::Command(command)), c.kind) {
-                (Ok(Handled::Sent(id)), CommandKind::Broadcast(index)) => {
-                    out.broadcasts.push((index, id));
-                }
-                (result, CommandKind::Script(index)) => {
-                    out.scripted.push((index, agent, now, result));
-                }
-                _ => {}
-            }
-            cost = ctx.costs.fresh;
         } else {
             out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ KIND_TIMER);
             let _ = node.handle(time, Input::Timeout);
@@ -777,8 +658,9 @@ fn emit(
     if !ctx.faults.is_empty()
         && let Some(chain) = ctx.faults.burst_loss(agent, now)
     {
-        let bits =
-            mix64(ctx.seed ^ mix64(BURST_STREAM ^ (u64::from(agent) << 32) ^ u64::from(seq)));
+        let bits = mix64(
+            ctx.seed ^ mix64(streams::BURST_LOSS ^ (u64::from(agent) << 32) ^ u64::from(seq)),
+        );
         let (bad, lost) = chain.step(slot.bursting, bits);
         slot.bursting = bad;
         if lost {

@@ -30,36 +30,24 @@ mod inflight;
 mod timer_wheel;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 
-use colony_core::channel::Channel;
-use colony_core::config::{Config, Sampling, Strategy};
+use colony_core::config::Sampling;
 use colony_core::message::MessageId;
-use colony_core::node::{Command, Input, Node, PeerChange};
-use colony_core::payload::{
-    BugReport, ErrorReport, LlmEndpoint, LlmUsage, Payload, Status, Suggestion,
-};
-use colony_core::rng::{Rng, mix64};
+use colony_core::node::{Node, PeerChange};
+use colony_core::rng::mix64;
 use colony_core::time::Time;
-use colony_core::{AgentId, Priority};
 use colony_reports::{OverlayReport, OverlaySample, RunReport};
 use rayon::prelude::*;
 
-use crate::byzantine::{Adversary, Behaviour};
 use crate::detection::Detection;
-use crate::faults::{AgentSet, FaultKind, FaultTimeline};
 use crate::link_rng::StreamKeys;
-use crate::memo_keys::MemoKeys;
 use crate::metrics::{Metrics, RunFacts};
-use crate::network::NetworkModel;
 use crate::overlay::OverlayView;
-use crate::script::{Action, Observed, ScriptedAction};
-pub(crate) use chunk::restarted_node;
-use chunk::{
-    ChunkAgents, ChunkOutput, ChunkWork, CommandKind, DueCommand, WindowContext, run_chunk,
-};
-use colony_core::signing::{KeyDirectory, SeededKeys};
+use crate::plan::bootstrap::Bootstrap;
+use crate::plan::{Schedule, Scheduled, SimSpec, SpecError};
+use crate::script::Observed;
+use chunk::{ChunkAgents, ChunkOutput, ChunkWork, WindowContext, run_chunk};
 use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
 use timer_wheel::TimerWheel;
 
@@ -72,383 +60,10 @@ pub const CHUNK_AGENTS: usize = 4096;
 /// Marks "no timeout" in an agent's slot.
 pub(crate) const NO_TIMEOUT: u64 = u64::MAX;
 
-/// Datagram-count bucket for strategies without rounds (PlumTree): 100 ms.
-const UNROUNDED_BUCKET_NS: u64 = 100_000_000;
-
-/// Time between join waves: several round trips of a wide-area network, so
-/// each wave's joins have settled before the next wave uses its agents as
-/// contacts. A million agents join in 20 waves (5 s).
-pub const JOIN_WAVE_NS: u64 = 250_000_000;
-
-/// How often each eclipse colluder asks its victim to make it an active
-/// neighbour: faster than honest shuffles and failure detection can give
-/// the victim its honest neighbours back.
-const ECLIPSE_INTERVAL_NS: u64 = 500_000_000;
-
 /// Overlay samples a run takes at most (partial views only): enough for a
 /// smooth plot of the overlay's health over time; each costs one pass over
 /// the agents' active views.
 const OVERLAY_SAMPLES_MAX: u64 = 64;
-
-/// Stream of the join-contact choices.
-const JOIN_STREAM: u64 = 0x6a6f_696e;
-
-/// Stream of the per-agent RNGs (distinct from every link stream).
-const AGENT_RNG_STREAM: u64 = 0xa9e4_7000;
-
-/// One broadcast of the workload.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Broadcast {
-    /// Virtual time of the broadcast, nanoseconds.
-    pub at_ns: u64,
-    /// The agent that broadcasts.
-    pub origin: u32,
-    /// Channel id.
-    pub channel_hash: u32,
-    /// Priority.
-    pub priority: Priority,
-    /// What the broadcast carries.
-    pub payload: PayloadKind,
-}
-
-/// The payload of a workload broadcast.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PayloadKind {
-    /// Opaque application bytes of this length (measures dissemination only).
-    App {
-        /// Bytes.
-        len: usize,
-    },
-    /// An LLM usage report (`_llm_usage`): the origin's endpoint, saturated.
-    LlmUsage,
-    /// A status update: what the origin works on and how far along it is.
-    Status,
-    /// A suggestion naming a file and line.
-    Suggestion,
-    /// A bug report.
-    BugReport,
-    /// An error report.
-    Error,
-    /// An extended JSON message, sent as type `extended`.
-    Json {
-        /// Its text.
-        text: String,
-    },
-}
-
-impl PayloadKind {
-    /// The payload of broadcast `index` from `origin`.
-    pub fn build(&self, origin: u32, index: u32) -> Payload {
-        match self {
-            PayloadKind::App { len } => Payload::App(vec![0; *len]),
-            PayloadKind::LlmUsage => Payload::LlmUsage(LlmUsage {
-                endpoints: vec![LlmEndpoint {
-                    provider: "aws_bedrock".into(),
-                    account: format!("agent-{origin}"),
-                    region: "us-east-1".into(),
-                    model: "claude-3-5-sonnet".into(),
-                    rate_limit_remaining: 0,
-                    tokens_remaining: 0,
-                    saturated: true,
-                    latency_ms: 420,
-                }],
-                requests_last_minute: 127,
-            }),
-            PayloadKind::Status => Payload::Status(Status {
-                working_on: format!("task-{index}"),
-                progress: 0.5,
-            }),
-            PayloadKind::Suggestion => Payload::Suggestion(Suggestion {
-                suggestion: format!("look at task-{index} before merging"),
-                file: Some("src/lib.rs".into()),
-                line: Some(index),
-            }),
-            PayloadKind::BugReport => Payload::BugReport(BugReport {
-                bug: format!("task-{index} fails its tests"),
-                file: Some("src/lib.rs".into()),
-                description: format!("agent-{origin} saw an assertion fail"),
-            }),
-            PayloadKind::Error => Payload::Error(ErrorReport {
-                error: format!("task-{index} timed out"),
-                detail: Some(format!("agent-{origin} gave up after 3 retries")),
-            }),
-            PayloadKind::Json { text } => Payload::Extended(text.clone()),
-        }
-    }
-}
-
-/// When a run ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StopCondition {
-    /// Virtual time limit, nanoseconds.
-    pub duration_ns: u64,
-    /// Stop as soon as every broadcast reached every eligible agent.
-    pub at_full_coverage: bool,
-}
-
-/// Everything a run needs.
-#[derive(Clone, Debug)]
-pub struct SimSpec {
-    /// Scenario name, for the report.
-    pub name: String,
-    /// Agents.
-    pub agents: u32,
-    /// Seed of every random decision.
-    pub seed: u64,
-    /// The node configuration all agents share.
-    pub node: Config,
-    /// The network.
-    pub network: NetworkModel,
-    /// Broadcasts, in any order.
-    pub workload: Vec<Broadcast>,
-    /// When to stop.
-    pub stop: StopCondition,
-    /// Agents with a finite CPU (empty: every agent is infinitely fast).
-    pub cpu: Vec<cpu::CpuGroup>,
-    /// The fault timeline (empty: no fault).
-    pub faults: FaultTimeline,
-    /// Application actions beyond the workload's broadcasts.
-    pub script: Vec<ScriptedAction>,
-    /// Record every agent's [`Observed`] events (small runs: conformance
-    /// tests, host comparisons); off, the engine keeps only the metrics.
-    pub observe: bool,
-    /// Byzantine agents (empty: everyone is honest).
-    pub adversary: Adversary,
-    /// Every agent signs what it originates and accepts only messages with
-    /// a valid signature from their origin (keys from the seed).
-    pub signatures: bool,
-    /// Channels beyond the default ones that agents subscribe to from the
-    /// start (and again after a restart with a fresh state).
-    pub subscriptions: Vec<Subscription>,
-}
-
-/// Agents subscribed to a channel from the start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Subscription {
-    /// The channel (`_debug`, `custom:NAME`).
-    pub channel: Channel,
-    /// Its subscribers.
-    pub agents: AgentSet,
-}
-
-impl SimSpec {
-    /// A run of `agents` agents under `node` over `network` until `stop`,
-    /// with no workload, fault, script, adversary, CPU model, signature or
-    /// extra subscription: add what the run needs with struct update syntax.
-    pub fn new(
-        name: impl Into<String>,
-        agents: u32,
-        seed: u64,
-        node: Config,
-        network: NetworkModel,
-        stop: StopCondition,
-    ) -> Self {
-        SimSpec {
-            name: name.into(),
-            agents,
-            seed,
-            node,
-            network,
-            workload: Vec::new(),
-            stop,
-            cpu: Vec::new(),
-            faults: FaultTimeline::default(),
-            script: Vec::new(),
-            observe: false,
-            adversary: Adversary::default(),
-            signatures: false,
-            subscriptions: Vec::new(),
-        }
-    }
-}
-
-impl SimSpec {
-    /// The bucket datagrams are counted in: the gossip round, or 100 ms for
-    /// strategies without rounds.
-    pub(crate) fn round_ns(&self) -> u64 {
-        match self.node.strategy {
-            Strategy::Plumtree { .. } => UNROUNDED_BUCKET_NS,
-            _ => (self.node.gossip_interval.as_nanos() as u64).max(1),
-        }
-    }
-
-    /// The round length reported (none for strategies without rounds).
-    pub(crate) fn reported_round_ns(&self) -> Option<u64> {
-        match self.node.strategy {
-            Strategy::Plumtree { .. } => None,
-            _ => Some(self.round_ns()),
-        }
-    }
-}
-
-/// Why a spec cannot run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SpecError {
-    /// No agents.
-    NoAgents,
-    /// The smallest link latency is zero: no parallel window exists.
-    ZeroLatency,
-    /// The node configuration is inconsistent.
-    Node(String),
-    /// A scripted action names an agent that does not exist.
-    UnknownAgent {
-        /// Index of the action.
-        index: usize,
-        /// The agent named.
-        agent: u32,
-    },
-    /// A broadcast names an agent that does not exist.
-    UnknownOrigin {
-        /// Index of the broadcast.
-        index: usize,
-        /// The agent named.
-        origin: u32,
-    },
-}
-
-impl std::fmt::Display for SpecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SpecError::NoAgents => write!(f, "a run needs at least one agent"),
-            SpecError::ZeroLatency => {
-                write!(
-                    f,
-                    "the smallest link latency must be positive (it is the engine's window)"
-                )
-            }
-            SpecError::Node(why) => write!(f, "node configuration: {why}"),
-            SpecError::UnknownAgent { index, agent } => {
-                write!(
-                    f,
-                    "action {index} names agent {agent}, which does not exist"
-                )
-            }
-            SpecError::UnknownOrigin { index, origin } => {
-                write!(
-                    f,
-                    "broadcast {index} names agent {origin}, which does not exist"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for SpecError {}
-
-/// Agent `agent`'s node at the start of a run, subscribed to its channels:
-/// the same on every host.
-pub(crate) fn new_node(
-    seed: u64,
-    config: &Arc<Config>,
-    subscriptions: &[Subscription],
-    agent: u32,
-) -> Node<u32> {
-    let rng = Rng::for_agent(seed, AGENT_RNG_STREAM, u64::from(agent));
-    let mut node = Node::new(
-        AgentId::from_index(u64::from(agent)),
-        agent,
-        Arc::clone(config),
-        rng,
-    );
-    subscribe(&mut node, subscriptions, agent, Time::ZERO);
-    node
-}
-
-/// Subscribes agent `agent`'s node to the channels the run gives it. The
-/// scenario checked the table's bounds and hash collisions at load.
-pub(crate) fn subscribe(
-    node: &mut Node<u32>,
-    subscriptions: &[Subscription],
-    agent: u32,
-    now: Time,
-) {
-    for s in subscriptions.iter().filter(|s| s.agents.contains(agent)) {
-        let _ = node.handle(now, Input::Command(Command::Subscribe(s.channel.clone())));
-    }
-}
-
-/// The key directory of a run with signatures: every agent's public key,
-/// derived from the seed.
-pub(crate) fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
-    spec.signatures.then(|| {
-        Arc::new(MemoKeys::new(spec.seed, u64::from(spec.agents))) as Arc<dyn KeyDirectory>
-    })
-}
-
-/// Gives agent `agent`'s node its signing key and the directory, when the
-/// run uses signatures.
-pub(crate) fn secure(
-    node: &mut Node<u32>,
-    seed: u64,
-    keys: Option<&Arc<dyn KeyDirectory>>,
-    agent: u32,
-) {
-    if let Some(keys) = keys {
-        let signer = SeededKeys::signing_key(seed, u64::from(agent));
-        node.set_security(Some(signer), Some(Arc::clone(keys)));
-    }
-}
-
-/// One agent's join at the start of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Join {
-    pub(crate) agent: u32,
-    pub(crate) at_ns: u64,
-    pub(crate) contact: u32,
-}
-
-/// Who joins through whom, when (views sampling only; with uniform
-/// sampling every agent knows every id from the start). The same plan on
-/// every host.
-pub(crate) fn join_plan(spec: &SimSpec) -> Vec<Join> {
-    if spec.node.sampling != Sampling::Views {
-        return Vec::new();
-    }
-    // Agents join in waves: agent i (i >= 1) joins in wave floor(log2 i),
-    // through an agent of an earlier wave picked by a pure hash of (seed,
-    // agent). Every contact is then already in the overlay when asked —
-    // joining everyone at once through agents that are themselves still
-    // joining leaves islands.
-    (1..spec.agents)
-        .map(|agent| {
-            let wave = u64::from(agent.ilog2());
-            let earlier = 1u64 << wave; // agents 0..2^wave joined before
-            let contact =
-                (mix64(spec.seed ^ mix64(JOIN_STREAM ^ u64::from(agent))) % earlier) as u32;
-            Join {
-                agent,
-                at_ns: wave * JOIN_WAVE_NS,
-                contact,
-            }
-        })
-        .collect()
-}
-
-/// Junk messages flooders broadcast, one command each, and the eclipse
-/// colluders' neighbour requests, one per shuffle interval.
-fn adversary_commands(spec: &SimSpec) -> Vec<DueCommand> {
-    let mut commands = Vec::new();
-    for group in spec.adversary.groups() {
-        let (interval_ns, kind) = match group.behaviour {
-            Behaviour::Flood { per_s } if per_s > 0 => {
-                (1_000_000_000 / u64::from(per_s), CommandKind::Flood)
-            }
-            Behaviour::Eclipse { victim } if victim < spec.agents => {
-                (ECLIPSE_INTERVAL_NS, CommandKind::Eclipse(victim))
-            }
-            _ => continue,
-        };
-        let interval_ns = interval_ns.max(1);
-        for agent in group.agents.iter().filter(|a| *a < spec.agents) {
-            let mut at = group.from_ns;
-            while at < spec.stop.duration_ns {
-                commands.push(DueCommand { agent, at, kind });
-                at += interval_ns;
-            }
-        }
-    }
-    commands
-}
 
 /// The engine's per-agent bookkeeping next to the node.
 #[derive(Clone, Copy, Debug)]
@@ -503,6 +118,29 @@ pub struct PhaseSeconds {
     pub merge: f64,
 }
 
+/// Per chunk, every agent's CPU (the last group naming an agent wins), or
+/// nothing without a CPU model.
+fn cpu_slots(spec: &SimSpec) -> Vec<Vec<CpuSlot>> {
+    let chunks = (spec.agents as usize).div_ceil(CHUNK_AGENTS);
+    let mut cpu: Vec<Vec<CpuSlot>> = (0..chunks).map(|_| Vec::new()).collect();
+    if spec.cpu.is_empty() {
+        return cpu;
+    }
+    for agent in 0..spec.agents {
+        let cycles_per_s = spec
+            .cpu
+            .iter()
+            .rev()
+            .find(|g| (g.first..g.end).contains(&agent))
+            .map_or(0, |g| g.cycles_per_s);
+        cpu[agent as usize / CHUNK_AGENTS].push(CpuSlot {
+            cycles_per_s,
+            busy_until: 0,
+        });
+    }
+    cpu
+}
+
 /// A fast-engine run.
 pub struct Engine {
     spec: SimSpec,
@@ -514,15 +152,14 @@ pub struct Engine {
     timer_wheels: Vec<TimerWheel>,
     /// Each chunk's agents' CPUs (empty vectors without a CPU model).
     cpu: Vec<Vec<CpuSlot>>,
-    /// Joins and workload broadcasts, by window.
-    commands: BTreeMap<u64, Vec<DueCommand>>,
+    /// The schedule's commands, by window.
+    commands: BTreeMap<u64, Vec<Scheduled>>,
     metrics: Metrics,
     observed: Vec<Observed>,
-    keys: Option<Arc<dyn KeyDirectory>>,
+    bootstrap: Bootstrap,
     costs: cpu::CostTable,
     cpu_drops: u64,
     fault_drops: [u64; 2],
-    config: Arc<Config>,
     trace: u64,
     now_ns: u64,
     events: u64,
@@ -538,65 +175,24 @@ pub struct Engine {
 impl Engine {
     /// Builds the agents of `spec`; every node's timers start at time zero.
     pub fn new(spec: SimSpec) -> Result<Engine, SpecError> {
-        if spec.agents == 0 {
-            return Err(SpecError::NoAgents);
-        }
+        spec.check()?;
         let window_ns = spec.network.latency_min().as_nanos() as u64;
         if window_ns == 0 {
             return Err(SpecError::ZeroLatency);
         }
-        spec.node.validate().map_err(SpecError::Node)?;
-        for (index, b) in spec.workload.iter().enumerate() {
-            if b.origin >= spec.agents {
-                return Err(SpecError::UnknownOrigin {
-                    index,
-                    origin: b.origin,
-                });
-            }
-        }
-        for (index, a) in spec.script.iter().enumerate() {
-            let target = match a.action {
-                Action::SendTo { to, .. } | Action::Request { to, .. } => to,
-                _ => a.agent,
-            };
-            for agent in [a.agent, target] {
-                if agent >= spec.agents {
-                    return Err(SpecError::UnknownAgent { index, agent });
-                }
-            }
-        }
-        let config = Arc::new(spec.node.clone());
-        let n = spec.agents as usize;
-        let mut nodes = Vec::with_capacity(n);
-        let mut slots = Vec::with_capacity(n);
-        let mut timer_wheels: Vec<TimerWheel> = (0..n.div_ceil(CHUNK_AGENTS))
-            .map(|_| TimerWheel::default())
-            .collect();
-        // Per chunk: every agent's CPU, or nothing without a CPU model.
-        let mut cpu: Vec<Vec<CpuSlot>> =
-            (0..n.div_ceil(CHUNK_AGENTS)).map(|_| Vec::new()).collect();
-        let keys = key_directory(&spec);
+        let bootstrap = Bootstrap::new(&spec);
+        let chunks = (spec.agents as usize).div_ceil(CHUNK_AGENTS);
+        let mut timer_wheels: Vec<TimerWheel> =
+            (0..chunks).map(|_| TimerWheel::default()).collect();
+        let mut nodes = Vec::with_capacity(spec.agents as usize);
+        let mut slots = Vec::with_capacity(spec.agents as usize);
         for agent in 0..spec.agents {
-            let mut node = new_node(spec.seed, &config, &spec.subscriptions, agent);
-            secure(&mut node, spec.seed, keys.as_ref(), agent);
-            let _ = node.handle(Time::ZERO, Input::Timeout);
+            let node = bootstrap.started(agent);
             let timeout = node.poll_timeout().map_or(NO_TIMEOUT, Time::as_ns);
             if timeout != NO_TIMEOUT {
                 timer_wheels[agent as usize / CHUNK_AGENTS].file([(agent, timeout / window_ns)]);
             }
             nodes.push(node);
-            if !spec.cpu.is_empty() {
-                let cycles_per_s = spec
-                    .cpu
-                    .iter()
-                    .rev()
-                    .find(|g| (g.first..g.end).contains(&agent))
-                    .map_or(0, |g| g.cycles_per_s);
-                cpu[agent as usize / CHUNK_AGENTS].push(CpuSlot {
-                    cycles_per_s,
-                    busy_until: 0,
-                });
-            }
             slots.push(AgentSlot {
                 timeout,
                 sent: 0,
@@ -605,90 +201,27 @@ impl Engine {
                 bursting: false,
             });
         }
-        // Every command of the run, in the order each window handles ties:
-        // workload, script, adversary, joins, crashes and restarts.
-        let workload = spec
-            .workload
-            .iter()
-            .enumerate()
-            .map(|(index, b)| DueCommand {
-                agent: b.origin,
-                at: b.at_ns,
-                kind: CommandKind::Broadcast(index as u32),
-            });
-        let script = spec.script.iter().enumerate().map(|(index, a)| DueCommand {
-            agent: a.agent,
-            at: a.at_ns,
-            kind: CommandKind::Script(index as u32),
-        });
-        let joins = join_plan(&spec).into_iter().map(|join| DueCommand {
-            agent: join.agent,
-            at: join.at_ns,
-            kind: CommandKind::Join(join.contact),
-        });
-        let mut lifecycle = Vec::new();
-        for fault in spec.faults.faults() {
-            if let FaultKind::Crash { agents, lose_state } = &fault.kind {
-                for agent in agents.iter().filter(|a| *a < spec.agents) {
-                    lifecycle.push(DueCommand {
-                        agent,
-                        at: fault.at_ns,
-                        kind: CommandKind::Crash,
-                    });
-                    if let Some(until) = fault.until_ns {
-                        lifecycle.push(DueCommand {
-                            agent,
-                            at: until,
-                            kind: CommandKind::Restart(*lose_state),
-                        });
-                    }
-                }
-            }
-        }
-        for departure in spec.faults.churn(spec.seed, spec.stop.duration_ns) {
-            if departure.agent >= spec.agents {
-                continue;
-            }
-            lifecycle.push(DueCommand {
-                agent: departure.agent,
-                at: departure.leave_ns,
-                kind: CommandKind::Crash,
-            });
-            lifecycle.push(DueCommand {
-                agent: departure.agent,
-                at: departure.rejoin_ns,
-                kind: CommandKind::Restart(true),
-            });
-        }
-        let mut commands: BTreeMap<u64, Vec<DueCommand>> = BTreeMap::new();
-        for command in workload
-            .chain(script)
-            .chain(adversary_commands(&spec))
-            .chain(joins)
-            .chain(lifecycle)
-        {
+        let mut commands: BTreeMap<u64, Vec<Scheduled>> = BTreeMap::new();
+        for entry in Schedule::new(&spec).entries() {
             commands
-                .entry(command.at / window_ns)
+                .entry(entry.at_ns / window_ns)
                 .or_default()
-                .push(command);
+                .push(*entry);
         }
-        let chunks = n.div_ceil(CHUNK_AGENTS);
-        let metrics = Metrics::new(&spec);
         Ok(Engine {
             nodes,
             slots,
             window_ns,
             in_flight: InFlightQueue::new(chunks),
             timer_wheels,
-            cpu,
+            cpu: cpu_slots(&spec),
             commands,
-            metrics,
+            metrics: Metrics::new(&spec),
             observed: Vec::new(),
-            keys,
+            bootstrap,
             costs: cpu::CostTable::default(),
             cpu_drops: 0,
             fault_drops: [0; 2],
-            config,
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             now_ns: 0,
             events: 0,
@@ -809,15 +342,12 @@ impl Engine {
             script: &self.spec.script,
             observe: self.spec.observe,
             adversary: &self.spec.adversary,
-            keys: self.keys.as_ref(),
             window_ns: self.window_ns,
             window_end,
             round_ns: self.round_ns(),
             costs: &self.costs,
             faults: &self.spec.faults,
-            config: &self.config,
-            subscriptions: &self.spec.subscriptions,
-            agents: self.spec.agents,
+            bootstrap: &self.bootstrap,
         };
         self.nodes
             .par_chunks_mut(CHUNK_AGENTS)

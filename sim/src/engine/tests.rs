@@ -9,8 +9,9 @@ use colony_core::channel::StandardChannel;
 use colony_core::config::{Config, Sampling, Strategy};
 use colony_reports::RunReport;
 
-use super::{Broadcast, Engine, SimSpec, StopCondition};
+use super::Engine;
 use crate::network::{Latency, NetworkModel, Ratio};
+use crate::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
 
 const SECOND_NS: u64 = 1_000_000_000;
 
@@ -21,7 +22,7 @@ fn push_spec(agents: u32, seed: u64) -> SimSpec {
             origin: 0,
             channel_hash: StandardChannel::Suggestions.hash(),
             priority: Priority::Normal,
-            payload: super::PayloadKind::App { len: 24 },
+            payload: PayloadKind::App { len: 24 },
         }],
         ..SimSpec::new(
             "test",
@@ -212,7 +213,7 @@ fn an_overloaded_agent_drops_what_would_wait_too_long() {
             origin: 1 + (i as u32 % 40),
             channel_hash: StandardChannel::Suggestions.hash(),
             priority: Priority::Normal,
-            payload: super::PayloadKind::App { len: 24 },
+            payload: PayloadKind::App { len: 24 },
         })
         .collect();
     spec.cpu = vec![super::cpu::CpuGroup {

@@ -13,11 +13,9 @@ pub mod udp;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
-use colony_core::config::Config;
 use colony_core::message::MessageId;
-use colony_core::node::{Command, Event, Handled, Input, Node, NodeStats};
+use colony_core::node::{Command, Event, Handled, Node, NodeStats};
 use colony_core::rng::mix64;
 use colony_core::time::Time;
 use colony_reports::RunReport;
@@ -26,9 +24,11 @@ use crate::direct::RequestEnd;
 use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
-use crate::engine::{Engine, SimSpec, SpecError, join_plan, key_directory, new_node, secure};
+use crate::engine::Engine;
 use crate::faults::FaultTimeline;
 use crate::metrics::{DeliveryRecord, Metrics, RunFacts, payload_hash};
+use crate::plan::bootstrap::Bootstrap;
+use crate::plan::{Due, Schedule, SimSpec, SpecError};
 use crate::script::{Action, Observed, agent_index, observe, reaction};
 
 /// What a run on any host produced.
@@ -79,71 +79,29 @@ pub fn fast(spec: &SimSpec, threads: usize) -> Result<Outcome, SpecError> {
     ))
 }
 
-/// Tag of a scheduled join (broadcasts are tagged with their index,
-/// scripted actions with `SCRIPT_TAG | index`).
-const JOIN_TAG: u64 = u64::MAX;
-const SCRIPT_TAG: u64 = 1 << 32;
-
-/// Agent `agent`'s scheduled commands: the same joins, broadcasts and
-/// actions, at the same times, as on the fast engine.
-pub(crate) fn schedule_for(spec: &SimSpec, agent: u32) -> Vec<Timed<u32>> {
-    let joins = join_plan(spec)
-        .into_iter()
-        .filter(|j| j.agent == agent)
-        .map(|j| Timed {
-            at: Time::from_ns(j.at_ns),
-            command: Command::Join {
-                contacts: vec![j.contact],
-            },
-            tag: JOIN_TAG,
-        });
-    let broadcasts = spec
-        .workload
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.origin == agent)
-        .map(|(index, b)| Timed {
-            at: Time::from_ns(b.at_ns),
-            command: Command::Broadcast {
-                channel_hash: b.channel_hash,
-                priority: b.priority,
-                payload: b.payload.build(b.origin, index as u32),
-            },
-            tag: index as u64,
-        });
-    let actions = spec
-        .script
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.agent == agent)
-        .map(|(index, a)| Timed {
-            at: Time::from_ns(a.at_ns),
-            command: a.action.command(a.agent, index as u32, |i| i),
-            tag: SCRIPT_TAG | index as u64,
-        });
-    let mut schedule: Vec<Timed<u32>> = joins.chain(broadcasts).chain(actions).collect();
-    // Ties in the engine's order: joins, then broadcasts, then actions.
-    schedule.sort_by_key(|t| t.at);
+/// Agent `agent`'s part of the schedule as its driver's timed commands:
+/// the same joins, broadcasts and actions, at the same times and in the
+/// same order, as on the fast engine, each under its [`Due::tag`].
+pub(crate) fn schedule_for(spec: &SimSpec, schedule: &Schedule, agent: u32) -> Vec<Timed<u32>> {
     schedule
-}
-
-/// The agents' nodes at the start of a run, their first timeout handled.
-pub(crate) fn start_nodes(spec: &SimSpec) -> Vec<Node<u32>> {
-    let config = Arc::new(spec.node.clone());
-    let keys = key_directory(spec);
-    (0..spec.agents)
-        .map(|agent| {
-            let mut node = new_node(spec.seed, &config, &spec.subscriptions, agent);
-            secure(&mut node, spec.seed, keys.as_ref(), agent);
-            let _ = node.handle(Time::ZERO, Input::Timeout);
-            node
+        .of_agent(agent)
+        .into_iter()
+        .filter_map(|entry| {
+            let command = entry.due.command(agent, &spec.workload, &spec.script)?;
+            Some(Timed {
+                at: Time::from_ns(entry.at_ns),
+                command,
+                tag: entry.due.tag(),
+            })
         })
         .collect()
 }
 
-/// The shared node configuration of a spec.
-pub(crate) fn shared_config(spec: &SimSpec) -> Arc<Config> {
-    Arc::new(spec.node.clone())
+/// The agents' nodes at the start of a run, their first timeout handled.
+pub(crate) fn start_nodes(spec: &SimSpec, bootstrap: &Bootstrap) -> Vec<Node<u32>> {
+    (0..spec.agents)
+        .map(|agent| bootstrap.started(agent))
+        .collect()
 }
 
 /// What the async hosts' drivers report into, in the order it happens.
@@ -234,18 +192,20 @@ impl Recording {
                 }
                 reaction(event)
             }
-            Report::Handled(_, tag, Ok(Handled::Sent(id))) if tag < SCRIPT_TAG => {
-                let index = tag as usize;
-                self.broadcast_ids[index] = Some(*id);
-                self.metrics.broadcast_sent(index, *id);
+            Report::Handled(now, tag, result) => {
+                match (Due::from_tag(tag), result) {
+                    (Some(Due::Broadcast(index)), Ok(Handled::Sent(id))) => {
+                        self.broadcast_ids[index as usize] = Some(*id);
+                        self.metrics.broadcast_sent(index as usize, *id);
+                    }
+                    (Some(Due::Action(index)), result) => {
+                        let action = &self.script[index as usize];
+                        self.metrics.scripted(agent, action, now.as_ns(), result);
+                    }
+                    _ => {}
+                }
                 None
             }
-            Report::Handled(now, tag, result) if tag != JOIN_TAG && tag >= SCRIPT_TAG => {
-                let action = &self.script[(tag - SCRIPT_TAG) as usize];
-                self.metrics.scripted(agent, action, now.as_ns(), result);
-                None
-            }
-            Report::Handled(..) => None,
             Report::Sent(now) => {
                 self.metrics.sent_in_round(now.as_ns() / self.round_ns, 1);
                 None

@@ -29,15 +29,15 @@ use std::time::{Duration, Instant};
 use colony_core::node::Node;
 use colony_core::time::Time;
 
-use super::{
-    Outcome, Recording, RecordingSink, drive_agent, schedule_for, shared_config, start_nodes,
-};
+use super::{Outcome, Recording, RecordingSink, drive_agent, schedule_for, start_nodes};
 use crate::driver::{Clock, DatagramSocket, DenseAddresses, Until};
-use crate::engine::{Progress, SimSpec, key_directory, restarted_node, secure};
+use crate::engine::Progress;
 use crate::faults::{AgentSet, FaultKind};
 use crate::link_rng::{Stream, StreamKeys};
 use crate::metrics::RunFacts;
 use crate::network::{Latency, NetworkModel, Ratio};
+use crate::plan::bootstrap::Bootstrap;
+use crate::plan::{Due, Schedule, SimSpec};
 
 /// Most agents a turmoil run takes. Measured here (2-core VM) on the
 /// quickstart scenario (4 s simulated): 50 agents 1.9 s wall, 100 agents
@@ -226,7 +226,9 @@ enum Change {
     Hold { side: AgentSet, release: bool },
 }
 
-fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
+/// The network's and the hosts' changes over the run: the fault timeline's
+/// partitions, clogs and loss, and the schedule's crashes and restarts.
+fn timeline(spec: &SimSpec, schedule: &Schedule) -> Vec<(u64, Change)> {
     let mut changes = Vec::new();
     for fault in spec.faults.faults() {
         let (start, end) = match &fault.kind {
@@ -240,18 +242,11 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
                     one_way: *one_way,
                 },
             ),
-            FaultKind::Crash { agents, lose_state } => (
-                Change::Crash(agents.clone()),
-                Change::Restart {
-                    agents: agents.clone(),
-                    lose_state: *lose_state,
-                },
-            ),
             FaultKind::BurstLoss { .. } | FaultKind::Latency { .. } => {
                 unreachable!("refused by check")
             }
-            // Expanded into single departures below.
-            FaultKind::Churn { .. } => continue,
+            // Crashes and churn's departures come from the schedule.
+            FaultKind::Crash { .. } | FaultKind::Churn { .. } => continue,
             FaultKind::Clog { agents } => (
                 Change::Hold {
                     side: agents.clone(),
@@ -269,16 +264,15 @@ fn timeline(spec: &SimSpec) -> Vec<(u64, Change)> {
             changes.push((until, end));
         }
     }
-    for departure in spec.faults.churn(spec.seed, spec.stop.duration_ns) {
-        let agents = AgentSet::from_agents(&[departure.agent]);
-        changes.push((departure.leave_ns, Change::Crash(agents.clone())));
-        changes.push((
-            departure.rejoin_ns,
-            Change::Restart {
-                agents,
-                lose_state: true,
-            },
-        ));
+    for entry in schedule.entries() {
+        let agents = AgentSet::from_agents(&[entry.agent]);
+        match entry.due {
+            Due::Crash => changes.push((entry.at_ns, Change::Crash(agents))),
+            Due::Restart { lose_state } => {
+                changes.push((entry.at_ns, Change::Restart { agents, lose_state }));
+            }
+            _ => {}
+        }
     }
     changes.sort_by_key(|(at, _)| *at);
     changes
@@ -342,7 +336,9 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
             .collect(),
     ));
     let recording = Rc::new(RefCell::new(Recording::new(spec)));
-    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec)
+    let bootstrap = Bootstrap::new(spec);
+    let schedule = Schedule::new(spec);
+    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec, &bootstrap)
         .into_iter()
         .map(|n| Rc::new(RefCell::new(n)))
         .collect();
@@ -350,7 +346,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         let node = Rc::clone(&nodes[agent as usize]);
         let book = Rc::clone(&book);
         let recording = Rc::clone(&recording);
-        let schedule = schedule_for(spec, agent);
+        let schedule = schedule_for(spec, &schedule, agent);
         let (loss, lost) = (Rc::clone(&loss), Rc::clone(&lost));
         sim.host(agent_name(agent), move || {
             let node = Rc::clone(&node);
@@ -381,9 +377,7 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
             }
         });
     }
-    let config = shared_config(spec);
-    let keys = key_directory(spec);
-    let mut changes = timeline(spec).into_iter().peekable();
+    let mut changes = timeline(spec, &schedule).into_iter().peekable();
     let mut crashed = vec![false; spec.agents as usize];
     let mut restarts = vec![0u32; spec.agents as usize];
     let mut steps = 0u64;
@@ -404,21 +398,8 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
                     for a in agents.iter().filter(|a| *a < spec.agents) {
                         if lose_state {
                             restarts[a as usize] += 1;
-                            *nodes[a as usize].borrow_mut() = restarted_node(
-                                spec.seed,
-                                &config,
-                                &spec.subscriptions,
-                                spec.agents,
-                                a,
-                                restarts[a as usize],
-                                Time::from_ns(now_ns),
-                            );
-                            secure(
-                                &mut nodes[a as usize].borrow_mut(),
-                                spec.seed,
-                                keys.as_ref(),
-                                a,
-                            );
+                            *nodes[a as usize].borrow_mut() =
+                                bootstrap.restarted(a, restarts[a as usize], Time::from_ns(now_ns));
                         }
                         sim.bounce(agent_name(a));
                         crashed[a as usize] = false;

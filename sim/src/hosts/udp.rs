@@ -18,8 +18,9 @@ use tokio::net::UdpSocket;
 
 use super::{Outcome, Recording, RecordingSink, drive_agent, schedule_for, start_nodes};
 use crate::driver::{Clock, DenseAddresses, Until};
-use crate::engine::SimSpec;
 use crate::metrics::RunFacts;
+use crate::plan::bootstrap::Bootstrap;
+use crate::plan::{Schedule, SimSpec};
 
 /// Most agents of an in-process UDP run: each holds a socket (a file
 /// descriptor; the usual soft limit is 1,024) and all share one thread.
@@ -125,7 +126,8 @@ async fn run_agents(spec: &SimSpec) -> Result<Finished, UdpError> {
         .map_err(UdpError::Io)?;
     let book = Rc::new(DenseAddresses::new(addrs));
     let recording = Rc::new(RefCell::new(Recording::new(spec)));
-    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec)
+    let schedule = Schedule::new(spec);
+    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec, &Bootstrap::new(spec))
         .into_iter()
         .map(|n| Rc::new(RefCell::new(n)))
         .collect();
@@ -140,7 +142,7 @@ async fn run_agents(spec: &SimSpec) -> Result<Finished, UdpError> {
             agent,
             recording: Rc::clone(&recording),
         };
-        let schedule = schedule_for(spec, agent);
+        let schedule = schedule_for(spec, &schedule, agent);
         tasks.spawn_local(async move {
             drive_agent(&node, &socket, &book, clock, schedule, stop, sink).await
         });

@@ -16,9 +16,9 @@ use colony_reports::{Expectation, RunReport};
 
 use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use crate::engine::cpu::CpuGroup;
-use crate::engine::{SimSpec, StopCondition, Subscription};
 use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
 use crate::network::{Latency, NetworkModel, Ratio, Regions};
+use crate::plan::{SimSpec, StopCondition, Subscription};
 
 pub use error::ScenarioError;
 pub use file::ScenarioFile;

@@ -11,7 +11,7 @@ use colony_core::extended::{Destination, ExtendedMessage};
 
 use super::file::{PayloadName, PriorityName, WorkloadItem, WorkloadKind};
 use super::{BROADCASTS_MAX, Scenario, ScenarioError};
-use crate::engine::{Broadcast, PayloadKind};
+use crate::plan::{Broadcast, PayloadKind};
 use crate::script::{Action, ScriptedAction};
 
 /// How long a request waits for its answer when the line names no
