@@ -386,7 +386,7 @@ fn peer_scoring_cuts_off_forgers_that_signatures_alone_keep_paying_for() {
     // 45 us); scoring graylists the forgers after five and stops the bill.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/forgers-600.toml");
     let scenario = colony_sim::scenario::Scenario::load(path).expect("the scenario loads");
-    let spec = scenario.spec(5).expect("a valid spec");
+    let spec = scenario.spec(5);
     assert!(spec.signatures && !spec.node.reputation);
     let forgers = AgentSet::from_ranges(vec![(400, 599)]);
     let signed_only = run(&spec);
@@ -467,7 +467,7 @@ count = 100
 every = "100ms"
 "#;
     let scenario = colony_sim::scenario::Scenario::parse("replay.toml", text.into()).unwrap();
-    let report = colony_sim::engine::Engine::new(scenario.spec(1).unwrap())
+    let report = colony_sim::engine::Engine::new(scenario.spec(1))
         .unwrap()
         .run(2, &mut |_| {});
     assert_eq!(report.totals.redeliveries, 0);

@@ -35,7 +35,7 @@ from = 0
 
 fn run(text: &str) -> RunReport {
     let scenario = Scenario::parse("faults-test.toml", text.to_string()).expect("a valid scenario");
-    Engine::new(scenario.spec(3).expect("a valid spec"))
+    Engine::new(scenario.spec(3))
         .expect("an engine")
         .run(2, &mut |_| {})
 }
@@ -94,7 +94,7 @@ fn churn_text() -> String {
 #[test]
 fn churn_takes_agents_away_at_its_rate_and_they_come_back_fresh() {
     let scenario = Scenario::parse("churn.toml", churn_text()).unwrap();
-    let spec = scenario.spec(3).unwrap();
+    let spec = scenario.spec(3);
     let departures = spec.faults.churn(spec.seed, spec.stop.duration_ns);
     assert_eq!(departures.len(), 200, "20 a second for 10 s");
     assert!(
@@ -122,10 +122,7 @@ fn churn_is_the_same_on_the_turmoil_host_and_a_latency_fault_is_refused_there() 
         .replace("at = \"14s\"", "at = \"8s\"")
         .replace("until = \"12s\"", "until = \"6s\"")
         .replace("rate = 20", "rate = 2");
-    let spec = Scenario::parse("churn.toml", small)
-        .unwrap()
-        .spec(3)
-        .unwrap();
+    let spec = Scenario::parse("churn.toml", small).unwrap().spec(3);
     let outcome = match hosts::turmoil::run(&spec, &mut |_| {}) {
         Ok(outcome) => outcome,
         Err(e) => panic!("turmoil maps churn onto crashes: {e}"),
@@ -139,10 +136,7 @@ fn churn_is_the_same_on_the_turmoil_host_and_a_latency_fault_is_refused_there() 
     assert_eq!(outcome.report.messages[1].coverage, 1.0);
     let latency = BASE.replace("count = 400", "count = 40")
         + "\n[[faults]]\nkind = \"latency\"\nat = \"1s\"\nshare = \"1/1\"\nextra = \"50ms\"\n";
-    let spec = Scenario::parse("lat.toml", latency)
-        .unwrap()
-        .spec(3)
-        .unwrap();
+    let spec = Scenario::parse("lat.toml", latency).unwrap().spec(3);
     let error =
         hosts::turmoil::run(&spec, &mut |_| {}).expect_err("turmoil refuses per-datagram latency");
     assert!(error.to_string().contains("latency fault"), "{error}");
@@ -159,8 +153,7 @@ fn turmoil_counts_the_datagrams_its_network_loses() {
         .replace("[network]\n", "[network]\nloss = \"2/100\"\n");
     let spec = Scenario::parse("lossy.toml", lossy.clone())
         .unwrap()
-        .spec(3)
-        .unwrap();
+        .spec(3);
     let totals = hosts::turmoil::run(&spec, &mut |_| {})
         .unwrap()
         .report
@@ -173,10 +166,7 @@ fn turmoil_counts_the_datagrams_its_network_loses() {
     // A loss fault of 50% for a second on top.
     let fault =
         lossy + "\n[[faults]]\nkind = \"loss\"\nat = \"2s\"\nuntil = \"3s\"\nloss = \"1/2\"\n";
-    let spec = Scenario::parse("fault.toml", fault)
-        .unwrap()
-        .spec(3)
-        .unwrap();
+    let spec = Scenario::parse("fault.toml", fault).unwrap().spec(3);
     let worse = hosts::turmoil::run(&spec, &mut |_| {})
         .unwrap()
         .report
@@ -212,9 +202,7 @@ fn bad_latency_and_churn_faults_are_located_errors() {
         // Long enough that 100,000 departures a second exceed the bound.
         let base = BASE.replace("duration = \"20s\"", "duration = \"200s\"");
         let text = format!("{base}\n[[faults]]\n{fault}");
-        let error = Scenario::parse("bad.toml", text)
-            .and_then(|s| s.spec(1).map(|_| ()))
-            .expect_err(fault);
+        let error = Scenario::parse("bad.toml", text).expect_err(fault);
         assert!(error.line > 0, "{error}");
         assert!(error.to_string().contains(expected), "{fault}: {error}");
     }
@@ -224,7 +212,7 @@ fn bad_latency_and_churn_faults_are_located_errors() {
 /// stopped at `stop_ns`.
 fn nodes_at(text: &str, stop_ns: u64) -> Vec<(u64, Vec<u32>)> {
     let scenario = Scenario::parse("faults-test.toml", text.to_string()).expect("a valid scenario");
-    let mut spec = scenario.spec(3).expect("a valid spec");
+    let mut spec = scenario.spec(3);
     spec.stop.duration_ns = stop_ns;
     let mut engine = Engine::new(spec).expect("an engine");
     engine.run(2, &mut |_| {});
@@ -275,7 +263,7 @@ fn the_report_times_crash_detection_and_counts_no_false_positive() {
         BASE
     );
     let scenario = Scenario::parse("faults-test.toml", text).expect("a valid scenario");
-    let report = Engine::new(scenario.spec(3).expect("a valid spec"))
+    let report = Engine::new(scenario.spec(3))
         .expect("an engine")
         .run(2, &mut |_| {});
     let d = report.detection.as_ref().expect("crashes are reported");

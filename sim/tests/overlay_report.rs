@@ -33,7 +33,7 @@ from = 0
 fn run(text: &str, threads: usize) -> RunReport {
     let scenario =
         Scenario::parse("overlay-report-test.toml", text.to_string()).expect("a valid scenario");
-    Engine::new(scenario.spec(5).expect("a valid spec"))
+    Engine::new(scenario.spec(5))
         .expect("an engine")
         .run(threads, &mut |_| {})
 }

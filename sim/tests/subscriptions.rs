@@ -34,7 +34,7 @@ channel = "custom:review"
 
 fn run(text: &str) -> RunReport {
     let scenario = Scenario::parse("t.toml", text.to_string()).expect("a valid scenario");
-    Engine::new(scenario.spec(3).expect("a valid spec"))
+    Engine::new(scenario.spec(3))
         .expect("an engine")
         .run(2, &mut |_| {})
 }

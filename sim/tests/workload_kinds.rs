@@ -53,7 +53,7 @@ fn scenario(text: &str) -> Scenario {
 
 fn run(text: &str) -> RunReport {
     let scenario = scenario(text);
-    let mut report = Engine::new(scenario.spec(5).expect("a valid spec"))
+    let mut report = Engine::new(scenario.spec(5))
         .expect("an engine")
         .run(2, &mut |_| {});
     report.expectations = scenario.expectations(&report);
@@ -125,7 +125,7 @@ fn turmoil_measures_requests_as_the_engine_does() {
     let small = BASE
         .replace("count = 60", "count = 8")
         .replace("duration = \"8s\"", "duration = \"4s\"");
-    let spec = scenario(&format!("{small}{REQUESTS}")).spec(5).unwrap();
+    let spec = scenario(&format!("{small}{REQUESTS}")).spec(5);
     let outcome = turmoil::run(&spec, &mut |_| {}).expect("a turmoil run");
     let d = outcome.report.direct.expect("a direct section");
     assert_eq!((d.requests, d.requests_answered), (10, 10), "{d:?}");

@@ -149,7 +149,7 @@ fn run_seed(
     seed: u64,
     threads: usize,
 ) -> Result<colony_reports::RunReport, String> {
-    let spec = scenario.spec(seed).map_err(|e| e.to_string())?;
+    let spec = scenario.spec(seed);
     let mut engine = Engine::new(spec).map_err(|e| format!("{path}: {e}"))?;
     let mut report = engine.run(threads, &mut |_| {});
     report.expectations = scenario.expectations(&report);

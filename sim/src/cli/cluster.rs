@@ -66,7 +66,7 @@ fn cluster_spec(scenario: &Scenario, args: &ClusterArgs) -> Result<SimSpec, Stri
         .seed
         .or_else(|| scenario.file.seeds.first().copied())
         .unwrap_or(1);
-    let mut spec = scenario.spec(seed).map_err(|e| e.to_string())?;
+    let mut spec = scenario.spec(seed);
     if let Some(n) = args.agents {
         spec.agents = n;
     }

@@ -334,7 +334,7 @@ fn setup(args: &NodeArgs) -> Result<Setup, String> {
         });
     };
     let scenario = Scenario::load(&path.to_string_lossy()).map_err(|e| e.to_string())?;
-    let spec = scenario.spec(args.seed).map_err(|e| e.to_string())?;
+    let spec = scenario.spec(args.seed);
     let index = args.index.and_then(|i| u32::try_from(i).ok());
     if let Sampling::Uniform { .. } = spec.node.sampling {
         return Err(

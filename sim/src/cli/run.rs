@@ -105,7 +105,7 @@ fn run_seed(
     dir: &Path,
     quiet: bool,
 ) -> Result<bool, String> {
-    let spec = scenario.spec(seed).map_err(|e| e.to_string())?;
+    let spec = scenario.spec(seed);
     if !quiet {
         let on = match host {
             Host::Fast => format!("{threads} threads"),
@@ -116,8 +116,10 @@ fn run_seed(
             scenario.path,
             scenario.name()
         );
-        for (key, value) in scenario.resolved_parameters() {
-            println!("  {key:<20} {value}");
+        let parameters = scenario.resolved_parameters();
+        let width = parameters.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (key, value) in parameters {
+            println!("  {key:<width$} {value}");
         }
     }
     let started = Instant::now();

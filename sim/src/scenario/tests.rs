@@ -2,6 +2,7 @@
 
 use super::*;
 use colony_core::Priority;
+use colony_core::config::Strategy;
 
 const GOOD: &str = r#"
 name = "tiny"
@@ -39,7 +40,7 @@ fn error_of(text: &str) -> ScenarioError {
 fn a_good_scenario_resolves_to_a_spec_per_seed() {
     let scenario = Scenario::parse("test.toml", GOOD.to_string()).unwrap();
     assert_eq!(scenario.file.seeds, [3, 4]);
-    let spec = scenario.spec(3).unwrap();
+    let spec = scenario.spec(3);
     assert_eq!(spec.agents, 50);
     assert_eq!(spec.seed, 3);
     assert_eq!(spec.workload.len(), 1);
@@ -164,7 +165,7 @@ fn byzantine_groups_resolve_and_bad_ones_are_located() {
         "{GOOD}\n[[byzantine]]\nbehaviour = \"forge\"\nshare = \"1/4\"\nvictim = 3\nfrom = \"2s\"\n"
     );
     let scenario = Scenario::parse("t.toml", text).unwrap();
-    let spec = scenario.spec(1).unwrap();
+    let spec = scenario.spec(1);
     let groups = spec.adversary.groups();
     assert_eq!(groups.len(), 1);
     assert_eq!(
@@ -191,7 +192,7 @@ fn faults_resolve_to_a_timeline_and_bad_ones_are_located() {
     let text = format!(
         "{GOOD}\n[[faults]]\nkind = \"partition\"\nat = \"1s\"\nuntil = \"5s\"\nshare = \"1/2\"\n"
     );
-    let spec = Scenario::parse("test.toml", text).unwrap().spec(1).unwrap();
+    let spec = Scenario::parse("test.toml", text).unwrap().spec(1);
     assert_eq!(spec.faults.faults().len(), 1);
     assert!(spec.faults.cut(0, 30, 2_000_000_000));
     assert!(!spec.faults.cut(0, 30, 6_000_000_000));
@@ -217,7 +218,7 @@ fn recovery_within_judges_every_fault_that_ended() {
         };
     let verdict = |bound: &str| {
         let scenario = Scenario::parse("t.toml", text(bound)).unwrap();
-        let report = crate::engine::Engine::new(scenario.spec(3).unwrap())
+        let report = crate::engine::Engine::new(scenario.spec(3))
             .unwrap()
             .run(1, &mut |_| {});
         let recovered = report.faults[0].recovered_after_ns;
@@ -259,14 +260,14 @@ fn regions_split_the_agents_and_need_a_matching_matrix() {
         "loss = \"1/100\"\nregion_latency = [[{ distribution = \"constant\", value = \"2ms\" }, { distribution = \"constant\", value = \"40ms\" }], [{ distribution = \"constant\", value = \"40ms\" }, { distribution = \"constant\", value = \"2ms\" }]]",
     );
     let scenario = Scenario::parse("test.toml", with_matrix).unwrap();
-    let regions = scenario.spec(1).unwrap().network.regions.unwrap();
+    let regions = scenario.spec(1).network.regions.unwrap();
     assert_eq!(regions.starts, [0, 25]);
 }
 
 #[test]
 fn expectations_compare_a_report_with_the_expect_section() {
     let scenario = Scenario::parse("test.toml", GOOD.to_string()).unwrap();
-    let report = crate::engine::Engine::new(scenario.spec(3).unwrap())
+    let report = crate::engine::Engine::new(scenario.spec(3))
         .unwrap()
         .run(1, &mut |_| {});
     let verdicts = scenario.expectations(&report);
@@ -286,7 +287,7 @@ fn burst_loss_and_clog_faults_resolve_and_name_what_they_miss() {
     let text = format!(
         "{GOOD}\n[[faults]]\nkind = \"burst-loss\"\nat = \"1s\"\nshare = \"1/2\"\nenter = \"1/100\"\nexit = \"1/5\"\n"
     );
-    let spec = Scenario::parse("t.toml", text).unwrap().spec(1).unwrap();
+    let spec = Scenario::parse("t.toml", text).unwrap().spec(1);
     assert!(matches!(
         spec.faults.faults()[0].kind,
         crate::faults::FaultKind::BurstLoss { .. }

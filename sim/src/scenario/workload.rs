@@ -10,7 +10,7 @@ use colony_core::channel::Channel;
 use colony_core::extended::{Destination, ExtendedMessage};
 
 use super::file::{PayloadName, PriorityName, WorkloadItem, WorkloadKind};
-use super::{BROADCASTS_MAX, Scenario, ScenarioError};
+use super::{BROADCASTS_MAX, Resolver, ScenarioError};
 use crate::plan::{Broadcast, PayloadKind};
 use crate::script::{Action, ScriptedAction};
 
@@ -28,14 +28,14 @@ pub(super) struct Workload {
     pub(super) direct: Vec<ScriptedAction>,
 }
 
-impl Scenario {
+impl Resolver<'_> {
     fn workload_error(
         &self,
         span: std::ops::Range<usize>,
         key: &str,
         message: impl Into<String>,
     ) -> ScenarioError {
-        ScenarioError::at(&self.path, &self.source, span, message).key(key)
+        ScenarioError::at(self.path, self.source, span, message).key(key)
     }
 
     /// Every workload line, checked and expanded.
