@@ -27,6 +27,9 @@
 mod chunk;
 pub mod cpu;
 mod inflight;
+mod links;
+mod sort;
+mod step;
 mod timer_wheel;
 
 use std::collections::BTreeMap;
@@ -49,6 +52,7 @@ use crate::plan::{Schedule, Scheduled, SimSpec, SpecError};
 use crate::script::Observed;
 use chunk::{ChunkAgents, ChunkOutput, ChunkWork, WindowContext, run_chunk};
 use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
+use links::LinkRules;
 use timer_wheel::TimerWheel;
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
@@ -157,6 +161,7 @@ pub struct Engine {
     metrics: Metrics,
     observed: Vec<Observed>,
     bootstrap: Bootstrap,
+    links: LinkRules,
     costs: cpu::CostTable,
     cpu_drops: u64,
     fault_drops: [u64; 2],
@@ -219,6 +224,7 @@ impl Engine {
             metrics: Metrics::new(&spec),
             observed: Vec::new(),
             bootstrap,
+            links: LinkRules::new(&spec),
             costs: cpu::CostTable::default(),
             cpu_drops: 0,
             fault_drops: [0; 2],
@@ -345,6 +351,7 @@ impl Engine {
             window_ns: self.window_ns,
             window_end,
             round_ns: self.round_ns(),
+            links: &self.links,
             costs: &self.costs,
             faults: &self.spec.faults,
             bootstrap: &self.bootstrap,
