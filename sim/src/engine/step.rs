@@ -4,8 +4,7 @@
 //! charge (the CPU model) and drain (the node's datagrams through the link
 //! rules' send side, its events into the chunk's records).
 
-use colony_core::node::{DropReason, Event, Handled, Input, Node, PeerChange};
-use colony_core::rng::mix64;
+use colony_core::node::{DropReason, Handled, Input, Node};
 use colony_core::time::Time;
 
 use super::chunk::{ChunkOutput, HONEST_SENDER, WindowContext};
@@ -14,15 +13,9 @@ use super::inflight::{Arena, InFlight, bytes_of};
 use super::links::{Refused, emit};
 use super::{AgentSlot, CpuSlot, NO_TIMEOUT};
 use crate::byzantine::{self, Behaviour};
-use crate::direct::RequestEnd;
-use crate::metrics::{DeliveryRecord, payload_hash};
+use crate::plan::recorder::{Record, fold, record};
 use crate::plan::{Due, Scheduled};
-use crate::script::{Observed, observe, reaction};
-
-#[inline]
-pub(super) fn fold(hash: u64, value: u64) -> u64 {
-    mix64(hash.rotate_left(7) ^ value)
-}
+use crate::script::{Observed, observe};
 
 /// Kinds of input, in the order an agent handles inputs that share a time.
 const KIND_DATAGRAM: u64 = 0;
@@ -400,39 +393,20 @@ fn drain_events(
                 what: observe(&event, Some),
             });
         }
-        if let Event::Digest(_) = event {
-            out.digests += 1;
-        } else if let Event::Delivered(d) = event {
-            out.hash = fold(out.hash, fold(now, u64::from(agent)) ^ u64::from(d.id.seq));
-            out.deliveries.push(DeliveryRecord {
-                id: d.id,
-                agent,
-                priority: d.priority,
-                disposition: d.disposition,
-                at: now,
-                hops: d.hops,
-                payload_hash: if d.payload.is_empty() {
-                    0
-                } else {
-                    payload_hash(&d.payload)
-                },
-            });
-        } else if let Event::Peer { peer, change } = event
-            && matches!(
-                change,
-                PeerChange::Suspected | PeerChange::Alive | PeerChange::Failed
-            )
-            && !ctx.adversary.agents().contains(agent)
-        {
-            out.peer_events.push((now, peer, change));
-        } else if let Event::Response { request, .. } = event {
-            out.request_ends
-                .push((agent, request, now, RequestEnd::Answered));
-        } else if let Event::RequestTimedOut { request, .. } = event {
-            out.request_ends
-                .push((agent, request, now, RequestEnd::TimedOut));
-        } else if let Some(command) = reaction(&event) {
-            reactions.push(command);
+        match record(agent, now, &event) {
+            Record::Digest => out.digests += 1,
+            Record::Delivery(delivery, term) => {
+                out.hash = fold(out.hash, term);
+                out.deliveries.push(delivery);
+            }
+            Record::Liveness(peer, change) if !ctx.adversary.agents().contains(agent) => {
+                out.peer_events.push((now, peer, change));
+            }
+            Record::RequestEnded(request, end) => {
+                out.request_ends.push((agent, request, now, end));
+            }
+            Record::Reaction(command) => reactions.push(command),
+            Record::Liveness(..) | Record::Nothing => {}
         }
     }
     if !reactions.is_empty() {

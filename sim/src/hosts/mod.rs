@@ -20,16 +20,16 @@ use colony_core::rng::mix64;
 use colony_core::time::Time;
 use colony_reports::RunReport;
 
-use crate::direct::RequestEnd;
 use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
 use crate::engine::Engine;
 use crate::faults::FaultTimeline;
-use crate::metrics::{DeliveryRecord, Metrics, RunFacts, payload_hash};
+use crate::metrics::{Metrics, RunFacts};
 use crate::plan::bootstrap::Bootstrap;
+use crate::plan::recorder::{Record, fold, record};
 use crate::plan::{Due, Schedule, SimSpec, SpecError};
-use crate::script::{Action, Observed, agent_index, observe, reaction};
+use crate::script::{Action, Observed, agent_index, observe};
 
 /// What a run on any host produced.
 #[derive(Debug)]
@@ -145,52 +145,7 @@ impl Recording {
                         what: observe(event, Some),
                     });
                 }
-                match event {
-                    Event::Delivered(d) => {
-                        self.trace = mix64(
-                            self.trace.rotate_left(7)
-                                ^ mix64(now.as_ns() ^ (u64::from(agent) << 40))
-                                ^ u64::from(d.id.seq),
-                        );
-                        self.metrics.delivered(&DeliveryRecord {
-                            id: d.id,
-                            agent,
-                            priority: d.priority,
-                            disposition: d.disposition,
-                            at: now.as_ns(),
-                            hops: d.hops,
-                            payload_hash: if d.payload.is_empty() {
-                                0
-                            } else {
-                                payload_hash(&d.payload)
-                            },
-                        });
-                        if let Some(origin) = agent_index(&d.id.from)
-                            && self.faults.cut(origin, agent, now.as_ns())
-                        {
-                            self.metrics.delivered_across_cut();
-                        }
-                    }
-                    Event::Digest(_) => self.metrics.digests_emitted(1),
-                    Event::Response { request, .. } => {
-                        self.metrics.request_ended(
-                            agent,
-                            *request,
-                            now.as_ns(),
-                            RequestEnd::Answered,
-                        );
-                    }
-                    Event::RequestTimedOut { request, .. } => {
-                        self.metrics.request_ended(
-                            agent,
-                            *request,
-                            now.as_ns(),
-                            RequestEnd::TimedOut,
-                        );
-                    }
-                    _ => {}
-                }
-                reaction(event)
+                self.record(agent, now.as_ns(), event)
             }
             Report::Handled(now, tag, result) => {
                 match (Due::from_tag(tag), result) {
@@ -211,6 +166,29 @@ impl Recording {
                 None
             }
         }
+    }
+
+    /// Records one event of `agent` at `now`; returns the application's
+    /// reaction.
+    fn record(&mut self, agent: u32, now: u64, event: &Event<u32>) -> Option<Command<u32>> {
+        match record(agent, now, event) {
+            Record::Delivery(delivery, term) => {
+                self.trace = fold(self.trace, term);
+                self.metrics.delivered(&delivery);
+                if let Some(origin) = agent_index(&delivery.id.from)
+                    && self.faults.cut(origin, agent, now)
+                {
+                    self.metrics.delivered_across_cut();
+                }
+            }
+            Record::Digest => self.metrics.digests_emitted(1),
+            Record::RequestEnded(request, end) => {
+                self.metrics.request_ended(agent, request, now, end);
+            }
+            Record::Reaction(command) => return Some(command),
+            Record::Liveness(..) | Record::Nothing => {}
+        }
+        None
     }
 
     /// Whether every broadcast reached every eligible agent.
