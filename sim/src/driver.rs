@@ -267,16 +267,7 @@ where
                 },
                 Err(_) => stats.socket_errors += 1,
             },
-            () = sleep => {
-                let now = clock.now();
-                while let Some(due) = schedule.next_if(|t| t.at <= now) {
-                    let result = node.handle(now, Input::Command(due.command));
-                    let _ = sink.report(Report::Handled(now, due.tag, &result));
-                }
-                if node.poll_timeout().is_some_and(|t| t <= now) {
-                    let _ = node.handle(now, Input::Timeout);
-                }
-            }
+            () = sleep => wake_up(node, &mut schedule, clock.now(), sink),
             command = command => match command {
                 Some((tag, command)) => {
                     let now = clock.now();
@@ -286,6 +277,22 @@ where
                 None => live_open = false,
             },
         }
+    }
+}
+
+/// What is due at `now`: the scheduled commands, then the node's timer.
+fn wake_up<A: Address, K: Sink<A>>(
+    node: &mut Node<A>,
+    schedule: &mut std::iter::Peekable<std::vec::IntoIter<Timed<A>>>,
+    now: Time,
+    sink: &mut K,
+) {
+    while let Some(due) = schedule.next_if(|t| t.at <= now) {
+        let result = node.handle(now, Input::Command(due.command));
+        let _ = sink.report(Report::Handled(now, due.tag, &result));
+    }
+    if node.poll_timeout().is_some_and(|t| t <= now) {
+        let _ = node.handle(now, Input::Timeout);
     }
 }
 

@@ -321,24 +321,7 @@ impl Metrics {
         lost: u64,
         host_drops: &[(&str, u64)],
     ) -> RunReport {
-        // Honest and Byzantine agents apart: deliveries and coverage are
-        // over honest agents, so traffic and duplicates must be too (a
-        // flooder's junk would otherwise inflate the honest redundancy).
-        let (mut sum, mut byzantine) = (NodeStats::default(), NodeStats::default());
-        for (agent, s) in stats {
-            let into = if self.byzantine.contains(agent) {
-                &mut byzantine
-            } else {
-                &mut sum
-            };
-            into.datagrams_received += s.datagrams_received;
-            into.datagrams_sent += s.datagrams_sent;
-            into.bytes_sent += s.bytes_sent;
-            into.delivered += s.delivered;
-            for reason in DropReason::ALL {
-                into.add_drops(*reason, s.drops_of(*reason));
-            }
-        }
+        let (sum, byzantine) = self.sum_stats(stats);
         let round_ns = spec.reported_round_ns();
         let drops: BTreeMap<String, u64> = DropReason::ALL
             .iter()
@@ -373,31 +356,41 @@ impl Metrics {
         } else {
             0.0
         };
-        let n = f64::from(spec.agents);
-        let totals = &mut report.totals;
-        totals.datagrams_sent = sum.datagrams_sent;
-        totals.datagrams_delivered = sum.datagrams_received;
-        totals.datagrams_lost = lost;
-        totals.bytes_sent = sum.bytes_sent;
-        totals.duplicates = sum.drops_of(DropReason::Duplicate);
-        totals.redundancy = if totals.deliveries > 0 {
-            totals.duplicates as f64 / totals.deliveries as f64
-        } else {
-            0.0
-        };
-        let honest = n - totals.byzantine_agents as f64;
-        totals.datagrams_per_agent = totals.datagrams_sent as f64 / honest.max(1.0);
-        totals.bytes_per_agent = totals.bytes_sent as f64 / honest.max(1.0);
-        totals.drops = drops;
-        if totals.byzantine_agents > 0 {
-            totals.byzantine_traffic = Some(ByzantineTraffic {
-                datagrams_sent: byzantine.datagrams_sent,
-                datagrams_received: byzantine.datagrams_received,
-                bytes_sent: byzantine.bytes_sent,
-                duplicates: byzantine.drops_of(DropReason::Duplicate),
-            });
-        }
+        fill_totals(
+            &mut report.totals,
+            spec.agents,
+            &sum,
+            &byzantine,
+            lost,
+            drops,
+        );
         report
+    }
+
+    /// Every agent's counters summed, honest and Byzantine agents apart:
+    /// deliveries and coverage are over honest agents, so traffic and
+    /// duplicates must be too (a flooder's junk would otherwise inflate the
+    /// honest redundancy).
+    fn sum_stats<'a>(
+        &self,
+        stats: impl Iterator<Item = (u32, &'a NodeStats)>,
+    ) -> (NodeStats, NodeStats) {
+        let (mut sum, mut byzantine) = (NodeStats::default(), NodeStats::default());
+        for (agent, s) in stats {
+            let into = if self.byzantine.contains(agent) {
+                &mut byzantine
+            } else {
+                &mut sum
+            };
+            into.datagrams_received += s.datagrams_received;
+            into.datagrams_sent += s.datagrams_sent;
+            into.bytes_sent += s.bytes_sent;
+            into.delivered += s.delivered;
+            for reason in DropReason::ALL {
+                into.add_drops(*reason, s.drops_of(*reason));
+            }
+        }
+        (sum, byzantine)
     }
 
     pub(crate) fn sent_in_round(&mut self, round: u64, count: u32) {
@@ -494,6 +487,40 @@ impl Metrics {
             faults: Vec::new(),
             expectations: Vec::new(),
         }
+    }
+}
+
+/// The traffic totals of honest agents (`sum`) among `agents`, with the
+/// Byzantine agents' own apart when there are any.
+fn fill_totals(
+    totals: &mut Totals,
+    agents: u32,
+    sum: &NodeStats,
+    byzantine: &NodeStats,
+    lost: u64,
+    drops: BTreeMap<String, u64>,
+) {
+    totals.datagrams_sent = sum.datagrams_sent;
+    totals.datagrams_delivered = sum.datagrams_received;
+    totals.datagrams_lost = lost;
+    totals.bytes_sent = sum.bytes_sent;
+    totals.duplicates = sum.drops_of(DropReason::Duplicate);
+    totals.redundancy = if totals.deliveries > 0 {
+        totals.duplicates as f64 / totals.deliveries as f64
+    } else {
+        0.0
+    };
+    let honest = f64::from(agents) - totals.byzantine_agents as f64;
+    totals.datagrams_per_agent = totals.datagrams_sent as f64 / honest.max(1.0);
+    totals.bytes_per_agent = totals.bytes_sent as f64 / honest.max(1.0);
+    totals.drops = drops;
+    if totals.byzantine_agents > 0 {
+        totals.byzantine_traffic = Some(ByzantineTraffic {
+            datagrams_sent: byzantine.datagrams_sent,
+            datagrams_received: byzantine.datagrams_received,
+            bytes_sent: byzantine.bytes_sent,
+            duplicates: byzantine.drops_of(DropReason::Duplicate),
+        });
     }
 }
 

@@ -387,93 +387,137 @@ async fn run_cluster(
         agents.push(start_agent(index, scenario, spec.seed, tx.clone()).await?);
     }
     drop(tx);
-    let plan = plan(spec, &agents);
     let t0 = tokio::time::Instant::now();
-    let t0_unix = unix_ns();
-    let deadline = t0 + Duration::from_nanos(spec.stop.duration_ns);
-    let mut collected = Collected {
-        ids: vec![None; spec.workload.len()],
-        eligible: eligible_receivers(spec),
-        ..Collected::default()
+    let mut run = ClusterRun {
+        t0,
+        t0_unix: unix_ns(),
+        collected: Collected {
+            ids: vec![None; spec.workload.len()],
+            eligible: eligible_receivers(spec),
+            ..Collected::default()
+        },
+        sent: BTreeMap::new(),
     };
-    let mut sent: BTreeMap<(u32, u64), usize> = BTreeMap::new();
-    let mut plan = plan.into_iter().peekable();
-    let mut interrupted = false;
-    loop {
-        let next = plan
-            .peek()
-            .map_or(deadline, |d| t0 + Duration::from_nanos(d.at_ns))
-            .min(deadline);
-        tokio::select! {
-            () = tokio::time::sleep_until(next) => {
-                if tokio::time::Instant::now() >= deadline {
-                    break;
-                }
-                while let Some(due) = plan.next_if(|d| t0 + Duration::from_nanos(d.at_ns) <= next) {
-                    let line = agents[due.agent as usize].send(&due.line).await?;
-                    if let Some(index) = due.broadcast {
-                        sent.insert((due.agent, line), index);
-                    }
-                }
-            }
-            line = rx.recv() => match line {
-                Some((agent, line)) => collected.take(agent, line, &sent, t0_unix),
-                None => return Err("every agent process exited".into()),
-            },
-            _ = tokio::signal::ctrl_c() => {
-                interrupted = true;
-                break;
-            }
-        }
-        if spec.stop.at_full_coverage && plan.peek().is_none() && collected.complete() {
-            break;
-        }
-    }
+    let interrupted = run.drive(spec, &mut agents, &mut rx).await?;
     let elapsed = t0.elapsed();
-    // Closing stdin makes every node leave, report its counters and exit.
-    for agent in &mut agents {
-        agent.stdin = None;
-    }
-    let grace = tokio::time::Instant::now() + STOP_GRACE;
-    while collected.stats.len() < agents.len() && !interrupted {
-        match tokio::time::timeout_at(grace, rx.recv()).await {
-            Ok(Some((agent, line))) => collected.take(agent, line, &sent, t0_unix),
-            _ => break,
-        }
-    }
-    for agent in &mut agents {
-        let _ = agent.child.start_kill();
-        let _ = agent.child.wait().await;
-    }
+    run.stop(&mut agents, &mut rx, interrupted).await;
     if interrupted {
         eprintln!("colony cluster: interrupted; reporting what was collected");
     }
-    let mut metrics = Metrics::new(spec);
-    for (index, id) in collected.ids.iter().enumerate() {
-        if let Some(id) = id {
-            metrics.broadcast_sent(index, *id);
-        }
-    }
-    collected.deliveries.sort_by_key(|d| (d.at, d.agent));
-    for d in &collected.deliveries {
-        metrics.delivered(d);
-    }
-    let run = RunFacts {
+    let facts = RunFacts {
         engine: "udp-processes",
         threads: agents.len(),
         trace: 0,
         virtual_time_ns: elapsed.as_nanos() as u64,
         wall_seconds: started.elapsed().as_secs_f64(),
-        events: collected.stats.values().map(|s| s.datagrams_received).sum(),
+        events: 0,
         crashed_at_end: 0,
     };
-    let missing = agents.len() - collected.stats.len();
-    let host_drops = [("agent_stats_missing", missing as u64)];
-    Ok(metrics.full_report(
-        spec,
-        &run,
-        collected.stats.iter().map(|(a, s)| (*a, s)),
-        0,
-        &host_drops,
-    ))
+    Ok(run.collected.report(spec, facts, agents.len()))
+}
+
+/// A cluster run in progress: its start, what the agents reported, and
+/// which stdin line of which agent sent which broadcast.
+struct ClusterRun {
+    t0: tokio::time::Instant,
+    t0_unix: u64,
+    collected: Collected,
+    sent: BTreeMap<(u32, u64), usize>,
+}
+
+impl ClusterRun {
+    /// Writes the plan's lines at their times and collects what the agents
+    /// print, until the stop condition or Ctrl-C (`true`: interrupted).
+    async fn drive(
+        &mut self,
+        spec: &SimSpec,
+        agents: &mut [Agent],
+        rx: &mut mpsc::UnboundedReceiver<(u32, NodeLine)>,
+    ) -> Result<bool, String> {
+        let at = |ns: u64| self.t0 + Duration::from_nanos(ns);
+        let deadline = at(spec.stop.duration_ns);
+        let mut plan = plan(spec, agents).into_iter().peekable();
+        loop {
+            let next = plan.peek().map_or(deadline, |d| at(d.at_ns)).min(deadline);
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Ok(false);
+                    }
+                    while let Some(due) = plan.next_if(|d| at(d.at_ns) <= next) {
+                        let line = agents[due.agent as usize].send(&due.line).await?;
+                        if let Some(index) = due.broadcast {
+                            self.sent.insert((due.agent, line), index);
+                        }
+                    }
+                }
+                line = rx.recv() => match line {
+                    Some((agent, line)) => self.collected.take(agent, line, &self.sent, self.t0_unix),
+                    None => return Err("every agent process exited".into()),
+                },
+                _ = tokio::signal::ctrl_c() => return Ok(true),
+            }
+            if spec.stop.at_full_coverage && plan.peek().is_none() && self.collected.complete() {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Closes every agent's stdin (it leaves, prints its counters and
+    /// exits), collects the counters for a grace period, then makes sure
+    /// every process is gone.
+    async fn stop(
+        &mut self,
+        agents: &mut [Agent],
+        rx: &mut mpsc::UnboundedReceiver<(u32, NodeLine)>,
+        interrupted: bool,
+    ) {
+        for agent in agents.iter_mut() {
+            agent.stdin = None;
+        }
+        let grace = tokio::time::Instant::now() + STOP_GRACE;
+        while self.collected.stats.len() < agents.len() && !interrupted {
+            match tokio::time::timeout_at(grace, rx.recv()).await {
+                Ok(Some((agent, line))) => {
+                    self.collected.take(agent, line, &self.sent, self.t0_unix);
+                }
+                _ => break,
+            }
+        }
+        for agent in agents.iter_mut() {
+            let _ = agent.child.start_kill();
+            let _ = agent.child.wait().await;
+        }
+    }
+}
+
+impl Collected {
+    /// The report of what `agents` processes reported.
+    fn report(
+        mut self,
+        spec: &SimSpec,
+        mut facts: RunFacts,
+        agents: usize,
+    ) -> colony_reports::RunReport {
+        let mut metrics = Metrics::new(spec);
+        for (index, id) in self.ids.iter().enumerate() {
+            if let Some(id) = id {
+                metrics.broadcast_sent(index, *id);
+            }
+        }
+        self.deliveries.sort_by_key(|d| (d.at, d.agent));
+        for d in &self.deliveries {
+            metrics.delivered(d);
+        }
+        facts.events = self.stats.values().map(|s| s.datagrams_received).sum();
+        let missing = agents - self.stats.len();
+        let host_drops = [("agent_stats_missing", missing as u64)];
+        metrics.full_report(
+            spec,
+            &facts,
+            self.stats.iter().map(|(a, s)| (*a, s)),
+            0,
+            &host_drops,
+        )
+    }
 }

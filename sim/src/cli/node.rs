@@ -26,7 +26,9 @@ use colony_core::channel::{Channel, fnv1a_32};
 use colony_core::config::{Config, Sampling};
 use colony_core::message::MessageId;
 use colony_core::msg_type::MsgType;
-use colony_core::node::{Command, DropReason, Event, Input, Node, NodeStats};
+use colony_core::node::{
+    Command, CommandError, DropReason, Event, Handled, Input, Node, NodeStats,
+};
 use colony_core::payload::Payload;
 use colony_core::priority::Disposition;
 use colony_core::rng::{Rng, mix64};
@@ -438,20 +440,30 @@ async fn read_stdin(
     }
 }
 
-async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
+/// Binds the node's socket; its IPv4 address.
+async fn bind(args: &NodeArgs) -> Result<(tokio::net::UdpSocket, SocketAddrV4), String> {
+    let socket = tokio::net::UdpSocket::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+    match socket.local_addr() {
+        Ok(SocketAddr::V4(v4)) => Ok((socket, v4)),
+        Ok(other) => Err(format!("bound to {other}, not an IPv4 address")),
+        Err(e) => Err(format!("cannot read the bound address: {e}")),
+    }
+}
+
+/// The node at `bound`, on real Unix time, secured and subscribed, its
+/// first timeout handled; with its clock and agent id.
+fn start_node(
+    args: &NodeArgs,
+    setup: Setup,
+    bound: SocketAddrV4,
+) -> (Node<SocketAddrV4>, Clock, AgentId) {
     let Setup {
         config,
         channels,
         security,
     } = setup;
-    let socket = tokio::net::UdpSocket::bind(args.bind)
-        .await
-        .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
-    let bound = match socket.local_addr() {
-        Ok(SocketAddr::V4(v4)) => v4,
-        Ok(other) => return Err(format!("bound to {other}, not an IPv4 address")),
-        Err(e) => return Err(format!("cannot read the bound address: {e}")),
-    };
     let (id, stream) = agent_id(args, bound);
     let rng = Rng::for_agent(args.seed, crate::streams::NODE_RNG, stream);
     let (epoch_unix_s, clock) = unix_clock();
@@ -473,30 +485,19 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
         let _ = node.handle(started, Input::Command(Command::Subscribe(channel)));
     }
     let _ = node.handle(started, Input::Timeout);
-    print_line(
-        args.json,
-        &NodeLine::Listening {
-            addr: bound.to_string(),
-            agent: id.to_string(),
-        },
-    );
-    let (tx, mut rx) = unbounded_channel();
+    (node, clock, id)
+}
+
+/// Feeds the node's commands: the joins of `--peer`, the lines of stdin,
+/// and a leave when `--for` runs out or on Ctrl-C.
+fn spawn_inputs(args: &NodeArgs, tx: UnboundedSender<(u64, Command<SocketAddrV4>)>) {
     if !args.peers.is_empty() {
         let join = Command::Join {
             contacts: args.peers.clone(),
         };
         let _ = tx.send((TAG_NONE, join));
     }
-    let mut schedule = Vec::new();
-    if let Some(text) = &args.broadcast {
-        schedule.push(Timed {
-            at: started + std::time::Duration::from_nanos(args.after.as_ns()),
-            command: stdin::parse_command(&format!("broadcast {text}"))?,
-            tag: TAG_NONE,
-        });
-    }
-    let json = args.json;
-    tokio::spawn(read_stdin(json, tx.clone(), args.run_for.is_none()));
+    tokio::spawn(read_stdin(args.json, tx.clone(), args.run_for.is_none()));
     let run_for = args.run_for;
     tokio::spawn(async move {
         let time_up = async {
@@ -511,6 +512,48 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
         }
         let _ = tx.send((TAG_NONE, Command::Leave));
     });
+}
+
+/// The line answering stdin line `line`, from what the node did with it.
+fn handled_line(line: u64, result: &Result<Handled, CommandError>) -> NodeLine {
+    match result {
+        Ok(Handled::Sent(id)) => NodeLine::Sent {
+            line,
+            id: Some(id.to_string()),
+        },
+        Ok(Handled::Requested(request)) => NodeLine::Requested {
+            line,
+            request: *request,
+        },
+        Ok(Handled::Done) => NodeLine::Sent { line, id: None },
+        Err(e) => NodeLine::Refused {
+            line,
+            error: e.to_string(),
+        },
+    }
+}
+
+async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
+    let (socket, bound) = bind(args).await?;
+    let (mut node, clock, id) = start_node(args, setup, bound);
+    let json = args.json;
+    print_line(
+        json,
+        &NodeLine::Listening {
+            addr: bound.to_string(),
+            agent: id.to_string(),
+        },
+    );
+    let mut schedule = Vec::new();
+    if let Some(text) = &args.broadcast {
+        schedule.push(Timed {
+            at: clock.now() + std::time::Duration::from_nanos(args.after.as_ns()),
+            command: stdin::parse_command(&format!("broadcast {text}"))?,
+            tag: TAG_NONE,
+        });
+    }
+    let (tx, mut rx) = unbounded_channel();
+    spawn_inputs(args, tx);
     let mut lines = EventLines::default();
     let mut sink = |report: Report<'_, SocketAddrV4>| match report {
         Report::Event(_, event) => {
@@ -518,25 +561,7 @@ async fn run_node(args: &NodeArgs, setup: Setup) -> Result<(), String> {
             reaction(event)
         }
         Report::Handled(_, tag, result) if tag != TAG_NONE => {
-            let line = match result {
-                Ok(colony_core::node::Handled::Sent(id)) => NodeLine::Sent {
-                    line: tag,
-                    id: Some(id.to_string()),
-                },
-                Ok(colony_core::node::Handled::Requested(request)) => NodeLine::Requested {
-                    line: tag,
-                    request: *request,
-                },
-                Ok(colony_core::node::Handled::Done) => NodeLine::Sent {
-                    line: tag,
-                    id: None,
-                },
-                Err(e) => NodeLine::Refused {
-                    line: tag,
-                    error: e.to_string(),
-                },
-            };
-            print_line(json, &line);
+            print_line(json, &handled_line(tag, result));
             None
         }
         _ => None,

@@ -151,34 +151,7 @@ pub(crate) fn run_chunk(
     };
     let mut moved = Vec::with_capacity(plan.len());
     for (i, step) in plan.iter().enumerate() {
-        // Three stages, each reading only what the previous one brought
-        // into cache: the node far ahead, then the store it points to, then
-        // the newest message the store points to. (Reading a pointer out of
-        // a block not yet in cache would stall on the very miss the
-        // prefetch is meant to hide.)
-        if let Some(ahead) = plan.get(i + 3 * PREFETCH_AHEAD) {
-            crate::prefetch::prefetch(&nodes[(ahead.agent - base) as usize]);
-            crate::prefetch::prefetch(&slots[(ahead.agent - base) as usize]);
-        }
-        // Only a round or a command reads the store: a received duplicate
-        // (most datagrams) never does, and a pointer chase into a block it
-        // will not touch costs a miss of its own.
-        if let Some(ahead) = plan.get(i + 2 * PREFETCH_AHEAD)
-            && ahead.reads_store
-        {
-            crate::prefetch::prefetch_line(nodes[(ahead.agent - base) as usize].store_hint());
-        }
-        if let Some(ahead) = plan.get(i + PREFETCH_AHEAD) {
-            if ahead.reads_store {
-                crate::prefetch::prefetch_line(
-                    nodes[(ahead.agent - base) as usize].newest_message_hint(),
-                );
-            }
-            // The datagrams it receives, in their senders' arenas.
-            for record in &work.records[ahead.records.clone()] {
-                crate::prefetch::prefetch_line(bytes_of(arenas, record).as_ptr());
-            }
-        }
+        prefetch_ahead(&plan[i..], base, nodes, slots, &work.records, arenas);
         let local = (step.agent - base) as usize;
         let timeout_before = slots[local].timeout;
         let state = AgentState {
@@ -201,6 +174,44 @@ pub(crate) fn run_chunk(
     }
     wheel.file(moved);
     out
+}
+
+/// Brings the agents a few steps ahead of `ahead[0]` into cache, in three
+/// stages, each reading only what the previous one brought in: the node
+/// far ahead, then the store it points to, then the newest message the
+/// store points to. (Reading a pointer out of a block not yet in cache
+/// would stall on the very miss the prefetch is meant to hide.)
+#[inline]
+fn prefetch_ahead(
+    ahead: &[AgentStep],
+    base: u32,
+    nodes: &[Node<u32>],
+    slots: &[AgentSlot],
+    records: &[InFlight],
+    arenas: &[Arena],
+) {
+    let local = |step: &AgentStep| (step.agent - base) as usize;
+    if let Some(far) = ahead.get(3 * PREFETCH_AHEAD) {
+        crate::prefetch::prefetch(&nodes[local(far)]);
+        crate::prefetch::prefetch(&slots[local(far)]);
+    }
+    // Only a round or a command reads the store: a received duplicate
+    // (most datagrams) never does, and a pointer chase into a block it will
+    // not touch costs a miss of its own.
+    if let Some(mid) = ahead.get(2 * PREFETCH_AHEAD)
+        && mid.reads_store
+    {
+        crate::prefetch::prefetch_line(nodes[local(mid)].store_hint());
+    }
+    if let Some(near) = ahead.get(PREFETCH_AHEAD) {
+        if near.reads_store {
+            crate::prefetch::prefetch_line(nodes[local(near)].newest_message_hint());
+        }
+        // The datagrams it receives, in their senders' arenas.
+        for record in &records[near.records.clone()] {
+            crate::prefetch::prefetch_line(bytes_of(arenas, record).as_ptr());
+        }
+    }
 }
 
 /// Bytes of a typical datagram: a 32-byte header and a short payload.

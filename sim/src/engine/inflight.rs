@@ -125,51 +125,9 @@ impl SortedSends {
         let counting =
             keys <= (records.len() as u64 * COUNTING_KEYS_PER_RECORD_MAX).max(COUNTING_KEYS_MIN);
         let records = if counting {
-            let key = |r: &InFlight| {
-                ((r.at() / window_ns - first) * u64::from(chunks)) as usize + chunk_of(r) as usize
-            };
-            let mut starts = vec![0usize; keys as usize + 1];
-            for r in &records {
-                starts[key(r) + 1] += 1;
-            }
-            for i in 1..starts.len() {
-                starts[i] += starts[i - 1];
-            }
-            for (k, bounds) in starts.windows(2).enumerate() {
-                if bounds[0] < bounds[1] {
-                    let k = k as u64;
-                    groups.push(Group {
-                        window: first + k / u64::from(chunks),
-                        chunk: (k % u64::from(chunks)) as u32,
-                        records: bounds[0]..bounds[1],
-                    });
-                }
-            }
-            let mut sorted = vec![records[0]; records.len()];
-            for r in &records {
-                let slot = &mut starts[key(r)];
-                sorted[*slot] = *r;
-                *slot += 1;
-            }
-            sorted
+            counting_sort(&records, &mut groups, (first, keys), chunks, window_ns)
         } else {
-            let mut records = records;
-            records.sort_by_key(|r| (r.at() / window_ns, chunk_of(r)));
-            let mut begin = 0;
-            for i in 1..=records.len() {
-                let same = |a: &InFlight, b: &InFlight| {
-                    a.at() / window_ns == b.at() / window_ns && chunk_of(a) == chunk_of(b)
-                };
-                if i == records.len() || !same(&records[begin], &records[i]) {
-                    groups.push(Group {
-                        window: records[begin].at() / window_ns,
-                        chunk: chunk_of(&records[begin]),
-                        records: begin..i,
-                    });
-                    begin = i;
-                }
-            }
-            records
+            comparison_sort(records, &mut groups, window_ns)
         };
         SortedSends {
             records,
@@ -177,6 +135,73 @@ impl SortedSends {
             bytes: Arc::new(bytes),
         }
     }
+}
+
+/// Counting sort of `records` by (window - `first`, chunk) over `keys`
+/// keys; each non-empty key becomes a group.
+#[inline]
+fn counting_sort(
+    records: &[InFlight],
+    groups: &mut Vec<Group>,
+    (first, keys): (u64, u64),
+    chunks: u32,
+    window_ns: u64,
+) -> Vec<InFlight> {
+    let chunk_of = |r: &InFlight| r.target / CHUNK_AGENTS as u32;
+    let key = |r: &InFlight| {
+        ((r.at() / window_ns - first) * u64::from(chunks)) as usize + chunk_of(r) as usize
+    };
+    let mut starts = vec![0usize; keys as usize + 1];
+    for r in records {
+        starts[key(r) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    for (k, bounds) in starts.windows(2).enumerate() {
+        if bounds[0] < bounds[1] {
+            let k = k as u64;
+            groups.push(Group {
+                window: first + k / u64::from(chunks),
+                chunk: (k % u64::from(chunks)) as u32,
+                records: bounds[0]..bounds[1],
+            });
+        }
+    }
+    let mut sorted = vec![records[0]; records.len()];
+    for r in records {
+        let slot = &mut starts[key(r)];
+        sorted[*slot] = *r;
+        *slot += 1;
+    }
+    sorted
+}
+
+/// Stable comparison sort by (window, chunk), for keys too sparse to count.
+#[inline]
+fn comparison_sort(
+    records: Vec<InFlight>,
+    groups: &mut Vec<Group>,
+    window_ns: u64,
+) -> Vec<InFlight> {
+    let chunk_of = |r: &InFlight| r.target / CHUNK_AGENTS as u32;
+    let mut records = records;
+    records.sort_by_key(|r| (r.at() / window_ns, chunk_of(r)));
+    let mut begin = 0;
+    for i in 1..=records.len() {
+        let same = |a: &InFlight, b: &InFlight| {
+            a.at() / window_ns == b.at() / window_ns && chunk_of(a) == chunk_of(b)
+        };
+        if i == records.len() || !same(&records[begin], &records[i]) {
+            groups.push(Group {
+                window: records[begin].at() / window_ns,
+                chunk: chunk_of(&records[begin]),
+                records: begin..i,
+            });
+            begin = i;
+        }
+    }
+    records
 }
 
 /// Where one destination chunk's records of one window come from: a

@@ -30,12 +30,12 @@ use colony_core::node::Node;
 use colony_core::time::Time;
 
 use super::{Outcome, Recording, RecordingSink, drive_agent, schedule_for, start_nodes};
-use crate::driver::{Clock, DatagramSocket, DenseAddresses, Until};
+use crate::driver::{Clock, DatagramSocket, DenseAddresses, Timed, Until};
 use crate::engine::Progress;
 use crate::faults::{AgentSet, FaultKind};
 use crate::link_rng::{Stream, StreamKeys};
 use crate::metrics::RunFacts;
-use crate::network::{Latency, NetworkModel, Ratio};
+use crate::network::{Latency, Ratio};
 use crate::plan::bootstrap::Bootstrap;
 use crate::plan::{Due, Schedule, SimSpec};
 
@@ -298,14 +298,27 @@ fn agent_name(agent: u32) -> String {
     format!("agent-{agent}")
 }
 
-/// Runs `spec` under turmoil, calling `progress` now and then.
-pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, TurmoilError> {
-    check(spec)?;
-    let started = Instant::now();
-    let NetworkModel { latency, loss, .. } = &spec.network;
-    let (latency_min, latency_max) = latency_range(latency)?;
+/// What the hosts of a turmoil run share with the loop that drives them.
+struct World {
+    nodes: Vec<Rc<RefCell<Node<u32>>>>,
+    recording: Rc<RefCell<Recording>>,
+    book: Rc<DenseAddresses>,
+    ips: Vec<IpAddr>,
+    /// The loss ratio now, and the datagrams lost so far.
+    loss: Rc<Cell<Ratio>>,
+    lost: Rc<Cell<u64>>,
+    bootstrap: Bootstrap,
+    schedule: Schedule,
+    crashed: Vec<bool>,
+    restarts: Vec<u32>,
+}
+
+/// turmoil's simulation of `spec`'s network: seed, step, latency range
+/// and each region pair's latency.
+fn build_sim(spec: &SimSpec) -> Result<turmoil::Sim<'static>, TurmoilError> {
+    let (latency_min, latency_max) = latency_range(&spec.network.latency)?;
     let end = Duration::from_nanos(spec.stop.duration_ns);
-    let mut sim = turmoil::Builder::new()
+    let sim = turmoil::Builder::new()
         .rng_seed(spec.seed)
         .tick_duration(TICK)
         .simulation_duration(end + DURATION_MARGIN)
@@ -314,13 +327,10 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         .max_message_latency(latency_max)
         .fail_rate(0.0)
         .build();
-    let loss = Rc::new(Cell::new(*loss));
-    let lost = Rc::new(Cell::new(0u64));
-    let keys = StreamKeys::new(spec.seed);
-    let ips: Vec<IpAddr> = (0..spec.agents)
-        .map(|a| sim.lookup(agent_name(a)))
-        .collect();
     if let Some(regions) = &spec.network.regions {
+        let ips: Vec<IpAddr> = (0..spec.agents)
+            .map(|a| sim.lookup(agent_name(a)))
+            .collect();
         for a in 0..spec.agents {
             for b in a + 1..spec.agents {
                 let Latency::Constant(d) = regions.latency[regions.of(a)][regions.of(b)] else {
@@ -330,97 +340,171 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
             }
         }
     }
-    let book = Rc::new(DenseAddresses::new(
-        ips.iter()
+    Ok(sim)
+}
+
+impl World {
+    fn new(spec: &SimSpec, sim: &turmoil::Sim<'_>) -> Self {
+        let ips: Vec<IpAddr> = (0..spec.agents)
+            .map(|a| sim.lookup(agent_name(a)))
+            .collect();
+        let addrs = ips
+            .iter()
             .map(|ip| SocketAddr::new(*ip, AGENT_PORT))
-            .collect(),
-    ));
-    let recording = Rc::new(RefCell::new(Recording::new(spec)));
-    let bootstrap = Bootstrap::new(spec);
-    let schedule = Schedule::new(spec);
-    let nodes: Vec<Rc<RefCell<Node<u32>>>> = start_nodes(spec, &bootstrap)
-        .into_iter()
-        .map(|n| Rc::new(RefCell::new(n)))
-        .collect();
-    for agent in 0..spec.agents {
-        let node = Rc::clone(&nodes[agent as usize]);
-        let book = Rc::clone(&book);
-        let recording = Rc::clone(&recording);
-        let schedule = schedule_for(spec, &schedule, agent);
-        let (loss, lost) = (Rc::clone(&loss), Rc::clone(&lost));
-        sim.host(agent_name(agent), move || {
-            let node = Rc::clone(&node);
-            let book = Rc::clone(&book);
-            let recording = Rc::clone(&recording);
-            let schedule = schedule.clone();
-            let (loss, lost) = (Rc::clone(&loss), Rc::clone(&lost));
-            async move {
-                let socket = LossySocket {
-                    inner: turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT))
-                        .await?,
-                    agent,
-                    keys,
-                    loss,
-                    lost,
-                    sent: Cell::new(0),
-                };
-                // Every host's tokio clock starts when the host does; the
-                // core's zero is the simulation's start.
-                let elapsed = turmoil::sim_elapsed().unwrap_or_default();
-                let clock = Clock::with_epoch(tokio::time::Instant::now() - elapsed);
-                // After a restart, what was due while down is not replayed.
-                let now = clock.now();
-                let schedule = schedule.into_iter().filter(|t| t.at >= now).collect();
-                let sink = RecordingSink { agent, recording };
-                drive_agent(&node, &socket, &book, clock, schedule, Until::Dropped, sink).await;
-                Ok(())
-            }
-        });
+            .collect();
+        let bootstrap = Bootstrap::new(spec);
+        let nodes = start_nodes(spec, &bootstrap)
+            .into_iter()
+            .map(|n| Rc::new(RefCell::new(n)))
+            .collect();
+        World {
+            nodes,
+            recording: Rc::new(RefCell::new(Recording::new(spec))),
+            book: Rc::new(DenseAddresses::new(addrs)),
+            ips,
+            loss: Rc::new(Cell::new(spec.network.loss)),
+            lost: Rc::new(Cell::new(0)),
+            bootstrap,
+            schedule: Schedule::new(spec),
+            crashed: vec![false; spec.agents as usize],
+            restarts: vec![0; spec.agents as usize],
+        }
     }
-    let mut changes = timeline(spec, &schedule).into_iter().peekable();
-    let mut crashed = vec![false; spec.agents as usize];
-    let mut restarts = vec![0u32; spec.agents as usize];
-    let mut steps = 0u64;
-    loop {
-        let now = sim.elapsed();
-        let now_ns = now.as_nanos() as u64;
-        while let Some((_, change)) = changes.next_if(|(at, _)| *at <= now_ns) {
-            match change {
-                Change::Cut { side, one_way } => set_cut(&sim, &ips, &side, one_way, true),
-                Change::Heal { side, one_way } => set_cut(&sim, &ips, &side, one_way, false),
-                Change::Crash(agents) => {
-                    for a in agents.iter().filter(|a| *a < spec.agents) {
-                        sim.crash(agent_name(a));
-                        crashed[a as usize] = true;
-                    }
+
+    /// Makes every agent a turmoil host running its driver (again after a
+    /// bounce, without replaying what was due while it was down).
+    fn spawn_hosts(&self, sim: &mut turmoil::Sim<'_>, spec: &SimSpec) {
+        let keys = StreamKeys::new(spec.seed);
+        for agent in 0..spec.agents {
+            let node = Rc::clone(&self.nodes[agent as usize]);
+            let book = Rc::clone(&self.book);
+            let recording = Rc::clone(&self.recording);
+            let schedule = schedule_for(spec, &self.schedule, agent);
+            let (loss, lost) = (Rc::clone(&self.loss), Rc::clone(&self.lost));
+            sim.host(agent_name(agent), move || {
+                let host = Host {
+                    agent,
+                    node: Rc::clone(&node),
+                    book: Rc::clone(&book),
+                    recording: Rc::clone(&recording),
+                    schedule: schedule.clone(),
+                    keys,
+                    loss: Rc::clone(&loss),
+                    lost: Rc::clone(&lost),
+                };
+                host.run()
+            });
+        }
+    }
+
+    /// Applies one change of the timeline at `now_ns`.
+    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, spec: &SimSpec, change: Change, now_ns: u64) {
+        let agents = |set: &AgentSet| set.iter().filter(|a| *a < spec.agents).collect::<Vec<_>>();
+        match change {
+            Change::Cut { side, one_way } => set_cut(sim, &self.ips, &side, one_way, true),
+            Change::Heal { side, one_way } => set_cut(sim, &self.ips, &side, one_way, false),
+            Change::Crash(set) => {
+                for a in agents(&set) {
+                    sim.crash(agent_name(a));
+                    self.crashed[a as usize] = true;
                 }
-                Change::Restart { agents, lose_state } => {
-                    for a in agents.iter().filter(|a| *a < spec.agents) {
-                        if lose_state {
-                            restarts[a as usize] += 1;
-                            *nodes[a as usize].borrow_mut() =
-                                bootstrap.restarted(a, restarts[a as usize], Time::from_ns(now_ns));
-                        }
-                        sim.bounce(agent_name(a));
-                        crashed[a as usize] = false;
+            }
+            Change::Restart {
+                agents: set,
+                lose_state,
+            } => {
+                for a in agents(&set) {
+                    if lose_state {
+                        self.restarts[a as usize] += 1;
+                        let time = Time::from_ns(now_ns);
+                        *self.nodes[a as usize].borrow_mut() =
+                            self.bootstrap.restarted(a, self.restarts[a as usize], time);
                     }
+                    sim.bounce(agent_name(a));
+                    self.crashed[a as usize] = false;
                 }
-                Change::Loss(ratio) => loss.set(ratio),
-                Change::Hold { side, release } => {
-                    for a in side.iter().filter(|a| *a < spec.agents) {
-                        for b in (0..spec.agents).filter(|b| *b != a) {
-                            let (x, y) = (ips[a as usize], ips[b as usize]);
-                            if release {
-                                sim.release(x, y);
-                            } else {
-                                sim.hold(x, y);
-                            }
+            }
+            Change::Loss(ratio) => self.loss.set(ratio),
+            Change::Hold { side, release } => {
+                for a in agents(&side) {
+                    for b in (0..spec.agents).filter(|b| *b != a) {
+                        let (x, y) = (self.ips[a as usize], self.ips[b as usize]);
+                        if release {
+                            sim.release(x, y);
+                        } else {
+                            sim.hold(x, y);
                         }
                     }
                 }
             }
         }
-        if now >= end || (spec.stop.at_full_coverage && recording.borrow().complete()) {
+    }
+}
+
+/// One agent's turmoil host: its driver on its node, behind a lossy socket.
+struct Host {
+    agent: u32,
+    node: Rc<RefCell<Node<u32>>>,
+    book: Rc<DenseAddresses>,
+    recording: Rc<RefCell<Recording>>,
+    schedule: Vec<Timed<u32>>,
+    keys: StreamKeys,
+    loss: Rc<Cell<Ratio>>,
+    lost: Rc<Cell<u64>>,
+}
+
+impl Host {
+    async fn run(self) -> turmoil::Result {
+        let socket = LossySocket {
+            inner: turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT)).await?,
+            agent: self.agent,
+            keys: self.keys,
+            loss: self.loss,
+            lost: self.lost,
+            sent: Cell::new(0),
+        };
+        // Every host's tokio clock starts when the host does; the core's
+        // zero is the simulation's start.
+        let elapsed = turmoil::sim_elapsed().unwrap_or_default();
+        let clock = Clock::with_epoch(tokio::time::Instant::now() - elapsed);
+        // After a restart, what was due while down is not replayed.
+        let now = clock.now();
+        let schedule = self.schedule.into_iter().filter(|t| t.at >= now).collect();
+        let sink = RecordingSink {
+            agent: self.agent,
+            recording: self.recording,
+        };
+        drive_agent(
+            &self.node,
+            &socket,
+            &self.book,
+            clock,
+            schedule,
+            Until::Dropped,
+            sink,
+        )
+        .await;
+        Ok(())
+    }
+}
+
+/// Runs `spec` under turmoil, calling `progress` now and then.
+pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, TurmoilError> {
+    check(spec)?;
+    let started = Instant::now();
+    let mut sim = build_sim(spec)?;
+    let mut world = World::new(spec, &sim);
+    world.spawn_hosts(&mut sim, spec);
+    let end = Duration::from_nanos(spec.stop.duration_ns);
+    let mut changes = timeline(spec, &world.schedule).into_iter().peekable();
+    let mut steps = 0u64;
+    loop {
+        let now_ns = sim.elapsed().as_nanos() as u64;
+        while let Some((_, change)) = changes.next_if(|(at, _)| *at <= now_ns) {
+            world.apply(&mut sim, spec, change, now_ns);
+        }
+        let complete = spec.stop.at_full_coverage && world.recording.borrow().complete();
+        if sim.elapsed() >= end || complete {
             break;
         }
         sim.step().map_err(|e| TurmoilError::Sim(e.to_string()))?;
@@ -429,21 +513,33 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
             progress(Progress {
                 now_ns,
                 until_ns: spec.stop.duration_ns,
-                deliveries: recording.borrow().deliveries(),
+                deliveries: world.recording.borrow().deliveries(),
                 in_flight: 0,
             });
         }
     }
     let virtual_time_ns = (sim.elapsed().as_nanos() as u64).min(spec.stop.duration_ns);
     drop(sim); // ends every host's future, and with it its borrow of its node
-    let recording = Rc::try_unwrap(recording)
-        .map_err(|_| TurmoilError::Sim("a host outlived the simulation".into()))?
+    finish(spec, world, virtual_time_ns, started)
+}
+
+/// The outcome, once every host has ended.
+fn finish(
+    spec: &SimSpec,
+    world: World,
+    virtual_time_ns: u64,
+    started: Instant,
+) -> Result<Outcome, TurmoilError> {
+    let outlived = || TurmoilError::Sim("a host outlived the simulation".into());
+    let recording = Rc::try_unwrap(world.recording)
+        .map_err(|_| outlived())?
         .into_inner();
-    let nodes: Vec<Node<u32>> = nodes
+    let nodes: Vec<Node<u32>> = world
+        .nodes
         .into_iter()
         .map(|n| Rc::try_unwrap(n).map(RefCell::into_inner))
         .collect::<Result<_, _>>()
-        .map_err(|_| TurmoilError::Sim("a host outlived the simulation".into()))?;
+        .map_err(|_| outlived())?;
     let run = RunFacts {
         engine: "turmoil",
         threads: 1,
@@ -451,8 +547,8 @@ pub fn run(spec: &SimSpec, progress: &mut dyn FnMut(Progress)) -> Result<Outcome
         virtual_time_ns,
         wall_seconds: started.elapsed().as_secs_f64(),
         events: 0,
-        crashed_at_end: crashed.iter().filter(|c| **c).count() as u64,
+        crashed_at_end: world.crashed.iter().filter(|c| **c).count() as u64,
     };
     let nodes: Vec<&Node<u32>> = nodes.iter().collect();
-    Ok(recording.finish(spec, run, &nodes, lost.get(), &[]))
+    Ok(recording.finish(spec, run, &nodes, world.lost.get(), &[]))
 }
