@@ -172,27 +172,12 @@ impl WarmNode {
 
     /// Handles a SWIM ping and answers it (a control message).
     pub fn ping(&mut self) {
-        let mut payload = Vec::new();
+        let mut bytes = Vec::new();
         colony_core::control::Control::<u32>::Ping {
             relay: None,
             news: Vec::new(),
         }
-        .encode(&mut payload);
-        let fields = HeaderFields {
-            msg_type: MsgType::Ping,
-            priority: Priority::Critical,
-            seq: 1,
-            from: AgentId::from_index(9),
-            channel_hash: 0,
-            timestamp_s: 0,
-            payload_len: payload.len() as u16,
-            flags: Flags::DIRECT,
-            hops_remaining: 0,
-        };
-        let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
-        CompactHeader::new(fields)
-            .encode_with_payload(&payload, &mut bytes)
-            .expect("sized");
+        .encode_datagram(AgentId::from_index(9), 1, 0, &mut bytes);
         let _ = self.node.handle(
             self.now,
             Input::Datagram {

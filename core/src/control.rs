@@ -7,8 +7,10 @@
 
 use crate::address::Address;
 use crate::agent_id::AgentId;
+use crate::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
 use crate::message::MessageId;
 use crate::msg_type::MsgType;
+use crate::priority::Priority;
 
 /// Longest list (of peers or message ids) one control message carries.
 /// Shuffles send a few peers and pull digests a few dozen ids; 64 covers both
@@ -318,6 +320,29 @@ impl<A: Address> Control<A> {
             Control::PullRequest { .. } => MsgType::PullRequest,
             Control::Feedback { .. } => MsgType::Feedback,
         }
+    }
+
+    /// Appends the whole datagram a node sends it in to `out`: a compact
+    /// header (critical, direct, no channel, no timestamp) from `from` with
+    /// sequence number `seq`, forwardable `hops_remaining` more times,
+    /// then the payload. The one encoder of control datagrams: nodes, the
+    /// simulator's Byzantine wrappers, benches and tests all use it.
+    pub fn encode_datagram(&self, from: AgentId, seq: u16, hops_remaining: u8, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + HEADER_LEN, 0);
+        self.encode(out);
+        let header = CompactHeader::new(HeaderFields {
+            msg_type: self.msg_type(),
+            priority: Priority::Critical,
+            seq,
+            from,
+            channel_hash: 0,
+            timestamp_s: 0,
+            payload_len: (out.len() - start - HEADER_LEN) as u16,
+            flags: Flags::DIRECT,
+            hops_remaining,
+        });
+        out[start..start + HEADER_LEN].copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
     }
 
     /// Appends the payload to `out`. Lists longer than [`CONTROL_LIST_MAX`]

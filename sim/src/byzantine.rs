@@ -20,14 +20,13 @@
 
 use colony_core::AgentId;
 use colony_core::control::Control;
-use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
+use colony_core::header::{CompactHeader, HEADER_LEN};
 use colony_core::msg_type::MsgType;
-use colony_core::priority::Priority;
 use colony_core::rng::mix64;
 use colony_core::signing::{SeededKeys, sign_again};
 
-use crate::faults::AgentSet;
-use crate::network::Ratio;
+use crate::agent_set::AgentSet;
+use crate::ratio::Ratio;
 
 /// Offset and length of the header's `from` field (see the header's
 /// layout table), which forge rewrites.
@@ -329,29 +328,16 @@ pub fn eclipse_colluders(adversary: &Adversary, agent: u32, tick: u32) -> Vec<u3
 
 /// A direct, critical control datagram from `agent`.
 fn control_datagram(agent: u32, seq: u16, control: &Control<u32>) -> Vec<u8> {
-    let mut payload = Vec::new();
-    control.encode(&mut payload);
-    let header = CompactHeader::new(HeaderFields {
-        msg_type: control.msg_type(),
-        priority: Priority::Critical,
-        seq,
-        from: AgentId::from_index(u64::from(agent)),
-        channel_hash: 0,
-        timestamp_s: 0,
-        payload_len: payload.len() as u16,
-        flags: Flags::DIRECT,
-        hops_remaining: 0,
-    });
-    let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
-    header
-        .encode_with_payload(&payload, &mut bytes)
-        .expect("sized for header and payload");
+    let mut bytes = Vec::new();
+    control.encode_datagram(AgentId::from_index(u64::from(agent)), seq, 0, &mut bytes);
     bytes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use colony_core::header::{Flags, HeaderFields};
+    use colony_core::priority::Priority;
 
     fn app_datagram(from: u32) -> Vec<u8> {
         let payload = [7u8; 8];

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use colony_core::node::PeerChange;
 use colony_reports::{DetectionReport, Percentiles};
 
-use crate::faults::AgentSet;
+use crate::agent_set::AgentSet;
 
 /// Nanoseconds per bucket of the sends-to-crashed series.
 const SECOND_NS: u64 = 1_000_000_000;

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)] // one exception: the prefetch hint in `prefetch.rs`
 
+pub mod agent_set;
 pub mod byzantine;
 pub mod cli;
 mod detection;
@@ -22,6 +23,7 @@ pub mod network;
 mod overlay;
 pub mod plan;
 mod prefetch;
+pub mod ratio;
 pub mod scenario;
 pub mod script;
 mod streams;

@@ -16,8 +16,8 @@ use colony_reports::{
 
 use colony_core::node::{CommandError, DROP_REASONS, DropReason, Handled, NodeStats};
 
+use crate::agent_set::AgentSet;
 use crate::direct::{DirectMetrics, RequestEnd};
-use crate::faults::AgentSet;
 use crate::plan::SimSpec;
 use crate::script::Action;
 use colony_core::rng::mix64;

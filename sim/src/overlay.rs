@@ -10,7 +10,7 @@ use colony_core::message::MessageId;
 use colony_core::node::{DropReason, Node};
 use colony_reports::{MISSED_LISTED_MAX, MissedAgent, MissedDeliveries, OverlayReport};
 
-use crate::faults::AgentSet;
+use crate::agent_set::AgentSet;
 
 /// The agents of a finished run, as the overlay figures see them.
 pub(crate) struct OverlayView<'a> {

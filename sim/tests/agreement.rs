@@ -100,7 +100,8 @@ fn turmoil_gives_the_same_run_for_the_same_seed() {
 
 #[test]
 fn turmoil_holds_a_partition_until_the_heal_and_then_everyone_delivers() {
-    use colony_sim::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use colony_sim::agent_set::AgentSet;
+    use colony_sim::faults::{Fault, FaultKind, FaultTimeline};
     let mut spec = spec();
     spec.agents = 30;
     spec.workload.truncate(1); // one broadcast from agent 0, at 1 s

@@ -9,12 +9,13 @@ use colony_core::channel::StandardChannel;
 use colony_core::config::{Config, Sampling};
 use colony_core::node::DropReason;
 use colony_core::priority::{AttentionMode, Priority};
+use colony_sim::agent_set::AgentSet;
 use colony_sim::byzantine::{Adversary, Behaviour, ByzantineGroup};
 use colony_sim::engine::Engine;
-use colony_sim::faults::AgentSet;
 use colony_sim::hosts::{self, Outcome};
-use colony_sim::network::{Latency, NetworkModel, Ratio};
+use colony_sim::network::{Latency, NetworkModel};
 use colony_sim::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
+use colony_sim::ratio::Ratio;
 
 const AGENTS: u32 = 200;
 /// The broadcast leaves once views have formed (200 agents join in 8 waves

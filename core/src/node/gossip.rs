@@ -75,6 +75,36 @@ const ANNOUNCERS_MAX: usize = 4;
 /// repair costs at most eight small requests.
 const REPAIR_ATTEMPTS_MAX: u8 = 8;
 
+/// PlumTree's state over a node's active view: which neighbours are lazy,
+/// what to announce to them, and what was announced but never came.
+#[derive(Clone, Debug)]
+pub(super) struct TreeLinks<A> {
+    /// Active neighbours PlumTree treats as lazy (IHAVE only).
+    pub(super) lazy: Vec<A>,
+    /// Ids to announce to lazy neighbours at the next round.
+    pub(super) lazy_queue: Vec<MessageId>,
+    /// Announced ids not yet received.
+    pub(super) missing: Vec<Missing<A>>,
+}
+
+impl<A> Default for TreeLinks<A> {
+    fn default() -> Self {
+        TreeLinks {
+            lazy: Vec::new(),
+            lazy_queue: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+}
+
+impl<A> TreeLinks<A> {
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.lazy.capacity() * size_of::<A>()
+            + self.lazy_queue.capacity() * size_of::<MessageId>()
+            + self.missing.capacity() * size_of::<Missing<A>>()
+    }
+}
+
 /// A message announced by IHAVE and not yet received.
 #[derive(Clone, Debug)]
 pub(super) struct Missing<A> {
@@ -126,7 +156,7 @@ impl<A: Address> Node<A> {
             self.make_eager(source);
             self.eager_push(key, Some(source));
             if let Some(m) = self.membership.as_mut() {
-                m.missing.retain(|missing| missing.id != id);
+                m.tree.missing.retain(|missing| missing.id != id);
             }
         }
     }
@@ -172,7 +202,7 @@ impl<A: Address> Node<A> {
                 let eager = self
                     .membership
                     .as_ref()
-                    .is_some_and(|m| !m.lazy.contains(&source));
+                    .is_some_and(|m| !m.tree.lazy.contains(&source));
                 if eager && self.active_view().contains(&source) {
                     self.make_lazy(source);
                     self.send_control(source, &Control::Prune);
@@ -364,14 +394,14 @@ impl<A: Address> Node<A> {
             .active
             .iter()
             .copied()
-            .filter(|p| Some(*p) != except && !m.lazy.contains(p))
+            .filter(|p| Some(*p) != except && !m.tree.lazy.contains(p))
             .collect();
         let has_lazy = m
             .active
             .iter()
-            .any(|p| Some(*p) != except && m.lazy.contains(p));
-        if has_lazy && m.lazy_queue.len() < LAZY_QUEUE_MAX {
-            m.lazy_queue.push(self.store[i].id());
+            .any(|p| Some(*p) != except && m.tree.lazy.contains(p));
+        if has_lazy && m.tree.lazy_queue.len() < LAZY_QUEUE_MAX {
+            m.tree.lazy_queue.push(self.store[i].id());
         }
         let bytes = std::mem::take(&mut self.store[i].bytes);
         for peer in eager {
@@ -385,15 +415,15 @@ impl<A: Address> Node<A> {
         let Some(m) = self.membership.as_mut() else {
             return;
         };
-        if m.lazy_queue.is_empty() {
+        if m.tree.lazy_queue.is_empty() {
             return;
         }
-        let ids = std::mem::take(&mut m.lazy_queue);
+        let ids = std::mem::take(&mut m.tree.lazy_queue);
         let lazy: Vec<A> = m
             .active
             .iter()
             .copied()
-            .filter(|p| m.lazy.contains(p))
+            .filter(|p| m.tree.lazy.contains(p))
             .collect();
         for peer in lazy {
             self.send_control(peer, &Control::IHave { ids: ids.clone() });
@@ -435,14 +465,14 @@ impl<A: Address> Node<A> {
                 continue;
             }
             let m = self.membership_state();
-            if let Some(missing) = m.missing.iter_mut().find(|x| x.id == *id) {
+            if let Some(missing) = m.tree.missing.iter_mut().find(|x| x.id == *id) {
                 if missing.announcers.len() < ANNOUNCERS_MAX
                     && !missing.announcers.contains(&source)
                 {
                     missing.announcers.push(source);
                 }
-            } else if m.missing.len() < MISSING_MAX {
-                m.missing.push(Missing {
+            } else if m.tree.missing.len() < MISSING_MAX {
+                m.tree.missing.push(Missing {
                     id: *id,
                     announcers: vec![source],
                     attempts: 0,
@@ -458,14 +488,14 @@ impl<A: Address> Node<A> {
     pub fn awaits_repair(&self, id: &MessageId) -> bool {
         self.membership
             .as_ref()
-            .is_some_and(|m| m.missing.iter().any(|x| x.id == *id))
+            .is_some_and(|m| m.tree.missing.iter().any(|x| x.id == *id))
     }
 
     fn arm_repair_timer(&mut self) {
         let next = self
             .membership
             .as_ref()
-            .and_then(|m| m.missing.iter().map(|x| x.deadline).min());
+            .and_then(|m| m.tree.missing.iter().map(|x| x.deadline).min());
         self.set_member_timer(MemberTimer::Repair, next);
     }
 
@@ -480,10 +510,10 @@ impl<A: Address> Node<A> {
         };
         let due: Vec<Missing<A>> = match self.membership.as_mut() {
             Some(m) => {
-                let (due, waiting) = std::mem::take(&mut m.missing)
+                let (due, waiting) = std::mem::take(&mut m.tree.missing)
                     .into_iter()
                     .partition(|x| x.deadline <= now);
-                m.missing = waiting;
+                m.tree.missing = waiting;
                 due
             }
             None => Vec::new(),
@@ -504,7 +534,7 @@ impl<A: Address> Node<A> {
             missing.attempts += 1;
             if missing.attempts < REPAIR_ATTEMPTS_MAX {
                 missing.deadline = now + repair_after;
-                self.membership_state().missing.push(missing);
+                self.membership_state().tree.missing.push(missing);
             } else {
                 self.stats.drop(DropReason::RepairAbandoned);
             }
@@ -525,16 +555,16 @@ impl<A: Address> Node<A> {
 
     pub(super) fn make_eager(&mut self, peer: A) {
         if let Some(m) = self.membership.as_mut() {
-            m.lazy.retain(|p| *p != peer);
+            m.tree.lazy.retain(|p| *p != peer);
         }
     }
 
     pub(super) fn make_lazy(&mut self, peer: A) {
         if let Some(m) = self.membership.as_mut()
             && m.active.contains(&peer)
-            && !m.lazy.contains(&peer)
+            && !m.tree.lazy.contains(&peer)
         {
-            m.lazy.push(peer);
+            m.tree.lazy.push(peer);
         }
     }
 }

@@ -38,7 +38,9 @@
 //!
 //! Agents exchange only bytes: a [`crate::header::CompactHeader`] and a payload.
 
+mod api;
 mod attention;
+mod detection;
 mod gossip;
 mod membership;
 mod outbox;
@@ -52,22 +54,22 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use core::fmt;
-use core::time::Duration;
 
+pub use api::{Command, CommandError, Delivery, Event, Handled, Input, PeerChange};
 pub use attention::{DIGEST_KEYS_MAX, Digest, DigestCount};
 pub use stats::{DROP_REASONS, DropReason, NodeStats};
 
 use crate::address::Address;
 use crate::agent_id::AgentId;
-use crate::channel::{Channel, SubscribeError, SubscriptionTable};
+use crate::channel::SubscriptionTable;
 use crate::config::{Config, Sampling, Strategy};
 use crate::control::Control;
 use crate::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields, PAYLOAD_LEN_MAX};
 use crate::id_set::IdSet;
 use crate::message::MessageId;
 use crate::msg_type::MsgType;
-use crate::payload::{Payload, PayloadError, Query, Response};
-use crate::priority::{AttentionMode, Disposition, Priority};
+use crate::payload::{Payload, PayloadError, Response};
+use crate::priority::{AttentionMode, Priority};
 use crate::rate::RateLimiter;
 use crate::rng::{Rng, mix64};
 use crate::signing::{KeyDirectory, SigningKey};
@@ -79,217 +81,6 @@ use membership::Membership;
 use outbox::Outbox;
 use reputation::Reputation;
 use timers::{MemberTimer, MemberTimers, NodeTimers, Timer};
-
-/// One input to [`Node::handle`].
-#[derive(Clone, Debug)]
-pub enum Input<'a, A> {
-    /// A datagram from `source` (the transport's sender address).
-    Datagram {
-        /// Who sent it (the forwarder, not necessarily the origin).
-        source: A,
-        /// The bytes, exactly as received.
-        bytes: &'a [u8],
-    },
-    /// The time from [`Node::poll_timeout`] (or any later time) was reached.
-    Timeout,
-    /// An application command.
-    Command(Command<A>),
-}
-
-/// What the application asks of its node.
-#[derive(Clone, Debug)]
-pub enum Command<A> {
-    /// Join the overlay through these contacts (seed agents).
-    Join {
-        /// Agents to ask; the first that answers admits us.
-        contacts: Vec<A>,
-    },
-    /// Broadcast to every subscriber of a channel.
-    Broadcast {
-        /// The channel's id.
-        channel_hash: u32,
-        /// Priority.
-        priority: Priority,
-        /// The payload (its type is the message type).
-        payload: Payload,
-    },
-    /// Send to one agent, whatever its subscriptions.
-    SendTo {
-        /// The receiver.
-        to: A,
-        /// The channel's id (for the receiver's bookkeeping).
-        channel_hash: u32,
-        /// Priority.
-        priority: Priority,
-        /// The payload.
-        payload: Payload,
-    },
-    /// Ask one agent a question; a [`Event::Response`] or
-    /// [`Event::RequestTimedOut`] follows.
-    Request {
-        /// The agent asked.
-        to: A,
-        /// The question.
-        query: Query,
-        /// How long to wait for the answer.
-        timeout: Duration,
-    },
-    /// Answer a [`Event::Query`].
-    Respond {
-        /// The asker.
-        to: A,
-        /// The query's sequence number.
-        reply_to_seq: u16,
-        /// The answer.
-        answer: String,
-    },
-    /// Deliver this channel from now on.
-    Subscribe(Channel),
-    /// Stop delivering this channel (it is still relayed).
-    Unsubscribe(Channel),
-    /// Change the attention mode.
-    SetAttention(AttentionMode),
-    /// Broadcast a status update on `_status`.
-    SetStatus(crate::payload::Status),
-    /// Move up to `max` queued messages from the inbox to events, most urgent first.
-    ReadInbox {
-        /// Most messages to read.
-        max: u16,
-    },
-    /// Leave gracefully: tell the neighbours, then ignore all input.
-    Leave,
-}
-
-/// What a successful [`Node::handle`] did, for commands that create something.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Handled {
-    /// Nothing to report.
-    Done,
-    /// A message was sent with this id (broadcast, send, response).
-    Sent(MessageId),
-    /// A request was sent; its answer will name this sequence number.
-    Requested(u16),
-}
-
-/// Why a command was refused. The node's state is unchanged in every case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CommandError {
-    /// The payload cannot be encoded or is too long for one datagram.
-    Payload(PayloadError),
-    /// The subscription table refused the channel.
-    Subscribe(SubscribeError),
-    /// Already [`Config::requests_pending_max`] requests outstanding.
-    TooManyRequests,
-    /// The node has left.
-    NotRunning,
-    /// `Join` with no contact.
-    NoContacts,
-}
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::Payload(e) => write!(f, "{e}"),
-            CommandError::Subscribe(e) => write!(f, "{e}"),
-            CommandError::TooManyRequests => write!(f, "too many outstanding requests"),
-            CommandError::NotRunning => write!(f, "the node has left"),
-            CommandError::NoContacts => write!(f, "join needs at least one contact"),
-        }
-    }
-}
-
-impl std::error::Error for CommandError {}
-
-/// An application message as delivered to the application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery<A> {
-    /// The message id.
-    pub id: MessageId,
-    /// The peer it arrived from.
-    pub source: A,
-    /// Its type.
-    pub msg_type: MsgType,
-    /// Its channel id.
-    pub channel_hash: u32,
-    /// Its priority.
-    pub priority: Priority,
-    /// Hops it travelled (1 = straight from the origin).
-    pub hops: u8,
-    /// Where the attention mode routed it.
-    pub disposition: Disposition,
-    /// When it was received.
-    pub received_at: Time,
-    /// The payload bytes (decode with [`Payload::decode`]); empty in a
-    /// [`Disposition::Queued`] or [`Disposition::Digest`] notice.
-    pub payload: Vec<u8>,
-}
-
-/// Why a peer's state changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PeerChange {
-    /// Added to the active view.
-    Up,
-    /// Removed from the active view (disconnect or replaced).
-    Down,
-    /// Suspected of having failed (SWIM).
-    Suspected,
-    /// Refuted a suspicion.
-    Alive,
-    /// Confirmed failed.
-    Failed,
-    /// Left gracefully.
-    Left,
-}
-
-/// What a node reports to its application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event<A> {
-    /// A message was received on a subscribed channel or sent to this agent.
-    /// Every first receipt produces one, whatever the disposition; only an
-    /// immediate delivery (or an inbox read) carries the payload.
-    Delivered(Delivery<A>),
-    /// A question to answer with [`Command::Respond`].
-    Query {
-        /// The asker.
-        from: A,
-        /// The query's sequence number (pass it back as `reply_to_seq`).
-        seq: u16,
-        /// The question.
-        query: Query,
-    },
-    /// The answer to a [`Command::Request`].
-    Response {
-        /// The request's sequence number.
-        request: u16,
-        /// The agent that answered.
-        from: A,
-        /// The answer.
-        answer: String,
-    },
-    /// No answer to a request before its timeout.
-    RequestTimedOut {
-        /// The request's sequence number.
-        request: u16,
-        /// The agent asked.
-        to: A,
-    },
-    /// The periodic digest.
-    Digest(Digest<A>),
-    /// Half the active view failed or was graylisted since the last join
-    /// (or the last such event): this node may be cut off from much of the
-    /// swarm, e.g. by a partition.
-    PartitionSuspected {
-        /// Active neighbours lost.
-        peers_lost: u8,
-    },
-    /// A peer's state changed.
-    Peer {
-        /// The peer.
-        peer: A,
-        /// What happened.
-        change: PeerChange,
-    },
-}
 
 /// One agent.
 ///
@@ -972,26 +763,10 @@ impl<A: Address> Node<A> {
     }
 
     fn send_control_full(&mut self, to: A, control: &Control<A>, seq: u16, hops: u8) {
-        let header = CompactHeader::new(HeaderFields {
-            msg_type: control.msg_type(),
-            priority: Priority::Critical,
-            seq,
-            from: self.id,
-            channel_hash: 0,
-            timestamp_s: 0,
-            payload_len: 0,
-            flags: Flags::DIRECT,
-            hops_remaining: hops,
-        });
-        let len = self.outbox.push(to, |out| {
-            let start = out.len();
-            out.resize(start + HEADER_LEN, 0);
-            control.encode(out);
-            let payload_len = out.len() - start - HEADER_LEN;
-            let mut header = header;
-            header.set_payload_len(payload_len as u16);
-            out[start..start + HEADER_LEN].copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
-        });
+        let from = self.id;
+        let len = self
+            .outbox
+            .push(to, |out| control.encode_datagram(from, seq, hops, out));
         self.count_sent(len);
     }
 

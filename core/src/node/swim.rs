@@ -311,7 +311,7 @@ impl<A: Address> Node<A> {
             return;
         };
         let seq = self.next_seq();
-        self.membership_state().probe = Some(super::membership::Probe {
+        self.membership_state().probe = Some(super::detection::Probe {
             target,
             seq,
             acked: false,

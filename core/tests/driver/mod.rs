@@ -14,7 +14,7 @@ use std::time::Duration;
 use colony_core::channel::StandardChannel;
 use colony_core::config::Config;
 use colony_core::control::Control;
-use colony_core::header::{CompactHeader, Flags, HEADER_LEN, HeaderFields};
+use colony_core::header::CompactHeader;
 use colony_core::message::MessageId;
 use colony_core::node::{Command, CommandError, Event, Handled, Input, Node};
 use colony_core::payload::Payload;
@@ -53,21 +53,8 @@ fn decode_control(bytes: &[u8]) -> Option<Control<u32>> {
 
 /// A control datagram with sequence number `seq`, as agent 1 sends it.
 pub fn encode_control(seq: u16, control: &Control<u32>) -> Vec<u8> {
-    let mut payload = Vec::new();
-    control.encode(&mut payload);
-    let header = CompactHeader::new(HeaderFields {
-        msg_type: control.msg_type(),
-        priority: Priority::Critical,
-        seq,
-        from: AgentId::from_index(1),
-        channel_hash: 0,
-        timestamp_s: 0,
-        payload_len: payload.len() as u16,
-        flags: Flags::DIRECT,
-        hops_remaining: 0,
-    });
-    let mut bytes = vec![0; HEADER_LEN + payload.len()];
-    header.encode_with_payload(&payload, &mut bytes).unwrap();
+    let mut bytes = Vec::new();
+    control.encode_datagram(AgentId::from_index(1), seq, 0, &mut bytes);
     bytes
 }
 

@@ -38,17 +38,6 @@ impl Default for CostTable {
     }
 }
 
-/// Agents `first..end` run at `cycles_per_s`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CpuGroup {
-    /// First agent.
-    pub first: u32,
-    /// One past the last agent.
-    pub end: u32,
-    /// Cycles per second (e.g. 2_000_000_000 for 2 GHz).
-    pub cycles_per_s: u64,
-}
-
 /// Nanoseconds an agent at `cycles_per_s` needs for `cycles`.
 pub fn busy_ns(cycles: u64, cycles_per_s: u64) -> u64 {
     ((u128::from(cycles) * 1_000_000_000) / u128::from(cycles_per_s.max(1))) as u64

@@ -10,8 +10,9 @@ use colony_core::config::{Config, Sampling, Strategy};
 use colony_reports::RunReport;
 
 use super::Engine;
-use crate::network::{Latency, NetworkModel, Ratio};
+use crate::network::{Latency, NetworkModel};
 use crate::plan::{Broadcast, PayloadKind, SimSpec, StopCondition};
+use crate::ratio::Ratio;
 
 const SECOND_NS: u64 = 1_000_000_000;
 
@@ -144,7 +145,7 @@ fn a_slow_cpu_delays_its_agent_and_an_unlimited_one_changes_nothing() {
     };
     let fast = run(spec.clone(), 1);
     // Agents 0..200 at their measured speed on a 2 GHz core: same result.
-    spec.cpu = vec![super::cpu::CpuGroup {
+    spec.cpu = vec![crate::plan::CpuGroup {
         first: 0,
         end: 200,
         cycles_per_s: 2_000_000_000,
@@ -157,7 +158,7 @@ fn a_slow_cpu_delays_its_agent_and_an_unlimited_one_changes_nothing() {
     );
     // A crawling CPU everywhere: each input costs milliseconds, so full
     // coverage comes later.
-    spec.cpu = vec![super::cpu::CpuGroup {
+    spec.cpu = vec![crate::plan::CpuGroup {
         first: 0,
         end: 200,
         cycles_per_s: 20_000,
@@ -178,7 +179,7 @@ fn with_a_cpu_model_every_signature_check_costs_its_measured_cycles() {
     // A 1 MHz core: one verification (about 100k cycles) takes about
     // 100 ms, half a gossip round, where the rest of a message's handling
     // takes a fraction of a millisecond.
-    spec.cpu = vec![super::cpu::CpuGroup {
+    spec.cpu = vec![crate::plan::CpuGroup {
         first: 0,
         end: 200,
         cycles_per_s: 1_000_000,
@@ -216,7 +217,7 @@ fn an_overloaded_agent_drops_what_would_wait_too_long() {
             payload: PayloadKind::App { len: 24 },
         })
         .collect();
-    spec.cpu = vec![super::cpu::CpuGroup {
+    spec.cpu = vec![crate::plan::CpuGroup {
         first: 0,
         end: 1,
         cycles_per_s: 1_000,
@@ -236,7 +237,8 @@ fn an_overloaded_agent_drops_what_would_wait_too_long() {
 }
 
 fn partition_spec() -> SimSpec {
-    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use crate::agent_set::AgentSet;
+    use crate::faults::{Fault, FaultKind, FaultTimeline};
     let mut spec = push_spec(2_000, 21);
     spec.node.strategy = Strategy::PushPull {
         fanout: NonZeroU8::new(2).unwrap(),
@@ -302,7 +304,8 @@ fn a_one_way_partition_lets_the_other_direction_through() {
 
 #[test]
 fn crashed_agents_lose_their_inputs_and_are_not_counted_while_down() {
-    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use crate::agent_set::AgentSet;
+    use crate::faults::{Fault, FaultKind, FaultTimeline};
     let mut spec = push_spec(1_000, 4);
     spec.node.strategy = Strategy::PushPull {
         fanout: NonZeroU8::new(2).unwrap(),
@@ -341,7 +344,8 @@ fn crashed_agents_lose_their_inputs_and_are_not_counted_while_down() {
 
 #[test]
 fn a_crashed_agent_that_restarts_with_a_fresh_state_catches_up_by_pull() {
-    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use crate::agent_set::AgentSet;
+    use crate::faults::{Fault, FaultKind, FaultTimeline};
     let mut spec = push_spec(500, 8);
     spec.node.strategy = Strategy::PushPull {
         fanout: NonZeroU8::new(2).unwrap(),
@@ -388,7 +392,8 @@ fn a_loss_fault_raises_the_loss_only_while_it_lasts() {
 
 #[test]
 fn a_clog_holds_what_its_agents_send_and_are_sent_until_it_lifts() {
-    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline};
+    use crate::agent_set::AgentSet;
+    use crate::faults::{Fault, FaultKind, FaultTimeline};
     use crate::script::Observation;
     let mut spec = push_spec(500, 5);
     spec.node.strategy = Strategy::PushPull {
@@ -431,7 +436,8 @@ fn a_clog_holds_what_its_agents_send_and_are_sent_until_it_lifts() {
 
 #[test]
 fn burst_loss_on_half_the_uplinks_loses_the_share_its_chain_predicts() {
-    use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
+    use crate::agent_set::AgentSet;
+    use crate::faults::{Fault, FaultKind, FaultTimeline, GilbertElliott};
     let mut spec = push_spec(1_000, 4);
     spec.node.strategy = Strategy::PushPull {
         fanout: NonZeroU8::new(2).unwrap(),

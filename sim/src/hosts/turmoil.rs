@@ -30,14 +30,16 @@ use colony_core::node::Node;
 use colony_core::time::Time;
 
 use super::{Outcome, Recording, RecordingSink, drive_agent, schedule_for, start_nodes};
+use crate::agent_set::AgentSet;
 use crate::driver::{Clock, DatagramSocket, DenseAddresses, Timed, Until};
 use crate::engine::Progress;
-use crate::faults::{AgentSet, FaultKind};
+use crate::faults::FaultKind;
 use crate::link_rng::{Stream, StreamKeys};
 use crate::metrics::RunFacts;
-use crate::network::{Latency, Ratio};
+use crate::network::Latency;
 use crate::plan::bootstrap::Bootstrap;
 use crate::plan::{Due, Schedule, SimSpec};
+use crate::ratio::Ratio;
 
 /// Most agents a turmoil run takes. Measured here (2-core VM) on the
 /// quickstart scenario (4 s simulated): 50 agents 1.9 s wall, 100 agents

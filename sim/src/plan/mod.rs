@@ -15,5 +15,5 @@ mod workload;
 
 pub use schedule::JOIN_WAVE_NS;
 pub(crate) use schedule::{Due, Schedule, Scheduled};
-pub use spec::{SimSpec, SpecError, StopCondition, Subscription};
+pub use spec::{CpuGroup, SimSpec, SpecError, StopCondition, Subscription};
 pub use workload::{Broadcast, PayloadKind};

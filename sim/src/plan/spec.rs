@@ -7,9 +7,9 @@ use colony_core::channel::Channel;
 use colony_core::config::{Config, Strategy};
 
 use super::workload::Broadcast;
+use crate::agent_set::AgentSet;
 use crate::byzantine::Adversary;
-use crate::engine::cpu;
-use crate::faults::{AgentSet, FaultTimeline};
+use crate::faults::FaultTimeline;
 use crate::network::NetworkModel;
 use crate::script::{Action, ScriptedAction};
 
@@ -43,7 +43,7 @@ pub struct SimSpec {
     /// When to stop.
     pub stop: StopCondition,
     /// Agents with a finite CPU (empty: every agent is infinitely fast).
-    pub cpu: Vec<cpu::CpuGroup>,
+    pub cpu: Vec<CpuGroup>,
     /// The fault timeline (empty: no fault).
     pub faults: FaultTimeline,
     /// Application actions beyond the workload's broadcasts.
@@ -59,6 +59,17 @@ pub struct SimSpec {
     /// Channels beyond the default ones that agents subscribe to from the
     /// start (and again after a restart with a fresh state).
     pub subscriptions: Vec<Subscription>,
+}
+
+/// Agents `first..end` run at `cycles_per_s`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuGroup {
+    /// First agent.
+    pub first: u32,
+    /// One past the last agent.
+    pub end: u32,
+    /// Cycles per second (e.g. 2_000_000_000 for 2 GHz).
+    pub cycles_per_s: u64,
 }
 
 /// Agents subscribed to a channel from the start.

@@ -8,7 +8,7 @@ use super::select::ShareFrom;
 use super::units::DurationText;
 use super::{Resolver, ScenarioError};
 use crate::byzantine::{Adversary, Behaviour, ByzantineGroup};
-use crate::network::Ratio;
+use crate::ratio::Ratio;
 
 impl Resolver<'_> {
     fn byzantine_error(

@@ -7,7 +7,7 @@ use colony_core::channel::{Channel, SubscriptionTable};
 use super::file::WorkloadKind;
 use super::select::ShareFrom;
 use super::{Resolver, ScenarioError};
-use crate::engine::cpu::CpuGroup;
+use crate::plan::CpuGroup;
 use crate::plan::Subscription;
 
 /// Agents split into contiguous regions.

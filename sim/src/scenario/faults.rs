@@ -5,8 +5,9 @@ use super::file::{FaultName, FaultSection};
 use super::select::ShareFrom;
 use super::units::DurationText;
 use super::{CHURN_DEPARTURES_MAX, CHURN_RATE_MAX, Resolver, ScenarioError};
-use crate::faults::{AgentSet, Fault, FaultKind, FaultTimeline, GilbertElliott};
-use crate::network::Ratio;
+use crate::agent_set::AgentSet;
+use crate::faults::{Fault, FaultKind, FaultTimeline, GilbertElliott};
+use crate::ratio::Ratio;
 
 impl Resolver<'_> {
     fn fault_error(&self, fault: &FaultSection, message: impl Into<String>) -> ScenarioError {

@@ -3,7 +3,7 @@
 //! agents), `agents` (a list) or `first` (with `count`, default 1).
 
 use super::units::RatioText;
-use crate::faults::AgentSet;
+use crate::agent_set::AgentSet;
 
 /// Where a `share` of the agents is taken from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

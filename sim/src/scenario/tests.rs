@@ -46,10 +46,7 @@ fn a_good_scenario_resolves_to_a_spec_per_seed() {
     assert_eq!(spec.workload.len(), 1);
     assert_eq!(spec.workload[0].origin, 7);
     assert_eq!(spec.workload[0].priority, Priority::Normal);
-    assert_eq!(
-        spec.network.loss,
-        crate::network::Ratio::new(1, 100).unwrap()
-    );
+    assert_eq!(spec.network.loss, crate::ratio::Ratio::new(1, 100).unwrap());
     assert!(matches!(spec.node.strategy, Strategy::Push { .. }));
     assert!(
         !spec.node.failure_detection,

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::network::Ratio;
+use crate::ratio::Ratio;
 
 /// Largest duration a scenario may name: one day of virtual time. Longer
 /// runs are not what the simulator is for, and the bound keeps nanosecond
