@@ -139,12 +139,10 @@ pub enum PayloadError {
     /// The encoding is longer than a header can describe.
     TooLong(usize),
     /// A JSON value does not describe a payload of this type.
-    Json {
-        /// The type asked for.
-        msg_type: MsgType,
-        /// What is wrong with the value.
-        why: String,
-    },
+    /// The text names the type and what is wrong (`status payload in
+    /// JSON: missing field ...`). One string, so the error stays as small
+    /// as the others (it travels in every `Node::handle` result).
+    Json(String),
 }
 
 impl fmt::Display for PayloadError {
@@ -162,14 +160,18 @@ impl fmt::Display for PayloadError {
             PayloadError::TrailingBytes(n) => write!(f, "{n} bytes after the payload value"),
             PayloadError::NotUtf8 => write!(f, "extended payload is not UTF-8"),
             PayloadError::TooLong(n) => write!(f, "payload of {n} bytes is too long"),
-            PayloadError::Json { msg_type, why } => {
-                write!(f, "{} payload in JSON: {why}", msg_type.name())
-            }
+            PayloadError::Json(why) => f.write_str(why),
         }
     }
 }
 
 impl std::error::Error for PayloadError {}
+
+impl PayloadError {
+    fn json(msg_type: MsgType, why: impl fmt::Display) -> Self {
+        PayloadError::Json(format!("{} payload in JSON: {why}", msg_type.name()))
+    }
+}
 
 fn decode_msgpack<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, PayloadError> {
     let mut rest = bytes;
@@ -195,18 +197,15 @@ impl Payload {
             msg_type: MsgType,
             value: serde_json::Value,
         ) -> Result<T, PayloadError> {
-            serde_json::from_value(value).map_err(|e| PayloadError::Json {
-                msg_type,
-                why: e.to_string(),
-            })
+            serde_json::from_value(value).map_err(|e| PayloadError::json(msg_type, e))
         }
         Ok(match msg_type {
             MsgType::Heartbeat if value.is_null() => Payload::Heartbeat,
             MsgType::Heartbeat => {
-                return Err(PayloadError::Json {
+                return Err(PayloadError::json(
                     msg_type,
-                    why: "a heartbeat's payload is null".into(),
-                });
+                    "a heartbeat's payload is null",
+                ));
             }
             MsgType::Status => Payload::Status(typed(msg_type, value)?),
             MsgType::Suggestion => Payload::Suggestion(typed(msg_type, value)?),
@@ -234,16 +233,13 @@ impl Payload {
             Payload::Response(v) => serde_json::to_value(v),
             Payload::App(bytes) => serde_json::to_value(bytes),
             Payload::Extended(_) => {
-                return Err(PayloadError::Json {
-                    msg_type: MsgType::Extended,
-                    why: "it is JSON text already".into(),
-                });
+                return Err(PayloadError::json(
+                    MsgType::Extended,
+                    "it is JSON text already",
+                ));
             }
         };
-        value.map_err(|e| PayloadError::Json {
-            msg_type: self.msg_type(),
-            why: e.to_string(),
-        })
+        value.map_err(|e| PayloadError::json(self.msg_type(), e))
     }
 
     /// The message type that carries this payload.
