@@ -194,6 +194,40 @@ fn a_duplicate_is_suppressed_and_counted() {
     assert_eq!(net.nodes[0].stats().drops_of(DropReason::Duplicate), 1);
 }
 
+/// `Node::receive` says what each datagram was: fresh, a duplicate, or
+/// refused with its reason; the drops it reports are the counters' changes.
+#[test]
+fn the_node_reports_what_it_did_with_each_datagram() {
+    use colony_core::node::{Node, ReceivedKind};
+    use colony_core::rng::Rng;
+    use std::sync::Arc;
+
+    let config = uniform(2, Strategy::Push { fanout: nz(1) });
+    let mut node = Node::new(
+        AgentId::from_index(0),
+        0u32,
+        Arc::new(config),
+        Rng::for_agent(1, 2, 0),
+    );
+    let now = Time::from_ns(1_000_000_000);
+    let bytes = datagram(9, 1, Priority::Normal, StandardChannel::Suggestions, now);
+    let fresh = node.receive(now, 1, &bytes);
+    assert_eq!(fresh.kind, ReceivedKind::Fresh);
+    assert_eq!(fresh.drops().count(), 0);
+    let again = node.receive(now, 1, &bytes);
+    assert_eq!(again.kind, ReceivedKind::Duplicate);
+    assert_eq!(
+        again.drops().collect::<Vec<_>>(),
+        [(DropReason::Duplicate, 1)]
+    );
+    let garbage = node.receive(now, 1, &[0xFF; 3]);
+    assert_eq!(garbage.kind, ReceivedKind::Other);
+    let reasons: Vec<_> = garbage.drops().collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(node.stats().drops_of(reasons[0].0), 1);
+    assert_eq!(fresh.signatures_checked + again.signatures_checked, 0);
+}
+
 #[test]
 fn the_eleventh_message_from_one_peer_within_a_second_is_dropped_and_counted() {
     let mut net = single_node(uniform(2, Strategy::Push { fanout: nz(1) }));

@@ -7,6 +7,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::attention::Digest;
+use super::stats::{DROP_REASONS, DropReason};
 use crate::channel::{Channel, SubscribeError};
 use crate::message::MessageId;
 use crate::msg_type::MsgType;
@@ -103,6 +104,42 @@ pub enum Handled {
     Sent(MessageId),
     /// A request was sent; its answer will name this sequence number.
     Requested(u16),
+}
+
+/// What a node did with one datagram, as [`Node::receive`](super::Node::receive)
+/// reports it: what a host's CPU model charges for, and the drops a host
+/// that accounts them per sender charges to the sender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// What the datagram was to the node.
+    pub kind: ReceivedKind,
+    /// Signatures checked (valid or not) while handling it.
+    pub signatures_checked: u64,
+    /// Drops counted while handling it, indexed by [`DropReason`] as
+    /// `usize`: the datagram's own (a duplicate, an expired message …) and
+    /// any it caused (a stored message evicted, an inbox overflowing).
+    pub drops: [u64; DROP_REASONS],
+}
+
+/// What a datagram was to the node that received it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceivedKind {
+    /// A copy of a message it already had.
+    Duplicate,
+    /// A new application message, delivered.
+    Fresh,
+    /// Anything else: control, a message it refused or deferred.
+    Other,
+}
+
+impl Received {
+    /// The drops counted, as (reason, count), non-zero only.
+    pub fn drops(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|reason| (*reason, self.drops[*reason as usize]))
+            .filter(|(_, count)| *count > 0)
+    }
 }
 
 /// Why a command was refused. The node's state is unchanged in every case.

@@ -4,7 +4,7 @@
 //! charge (the CPU model) and drain (the node's datagrams through the link
 //! rules' send side, its events into the chunk's records).
 
-use colony_core::node::{DropReason, Handled, Input, Node};
+use colony_core::node::{Handled, Input, Node, ReceivedKind};
 use colony_core::time::Time;
 
 use super::chunk::{ChunkOutput, HONEST_SENDER, WindowContext};
@@ -290,9 +290,11 @@ struct Arrived<'a> {
     bytes: &'a [u8],
 }
 
-/// Stage 3 for a datagram: the node handles it; what it dropped is charged
-/// to the sender's behaviour (with an adversary), and the cycles it cost
-/// are returned (the CPU model's charge; computed only when `limited`).
+/// Stage 3 for a datagram: the node handles it; with an adversary, what
+/// an honest agent drops is charged to the sender's behaviour; with a CPU
+/// model (`limited`) the cycles it cost are returned (0 otherwise). Both
+/// read the node's own report of what it did; a run that needs neither
+/// takes the plain (cheaper) path.
 #[inline]
 fn receive(
     ctx: &WindowContext<'_>,
@@ -308,45 +310,35 @@ fn receive(
         arrival,
         bytes,
     } = arrived;
-    let before = limited.then(|| {
-        let stats = node.stats();
-        let duplicates = stats.drops_of(DropReason::Duplicate);
-        (duplicates, stats.delivered, stats.signatures_checked)
-    });
     out.hash = fold(
         out.hash,
         fold(now, (u64::from(source) << 32) | u64::from(agent)) ^ KIND_DATAGRAM,
     );
-    // With an adversary, what an honest agent drops is charged to the
-    // behaviour of the sender (one copy of the counters).
-    let drops_before = (!ctx.adversary.is_empty() && !ctx.adversary.agents().contains(agent))
-        .then(|| node.stats().drops());
-    let _ = node.handle(Time::from_ns(now), Input::Datagram { source, bytes });
-    if let Some(before) = drops_before {
+    let account = !ctx.adversary.is_empty() && !ctx.adversary.agents().contains(agent);
+    if !limited && !account {
+        let _ = node.handle(Time::from_ns(now), Input::Datagram { source, bytes });
+        return 0;
+    }
+    let received = node.receive(Time::from_ns(now), source, bytes);
+    if account {
         let sender = ctx
             .adversary
             .behaviour(source, arrival)
             .map_or(HONEST_SENDER, Behaviour::name);
-        for (reason, (after, before)) in node.stats().drops().iter().zip(before).enumerate() {
-            if *after > before {
-                out.drops_by_sender.push((sender, reason, after - before));
-            }
+        for (reason, count) in received.drops() {
+            out.drops_by_sender.push((sender, reason as usize, count));
         }
     }
-    let Some((duplicates, delivered, checked)) = before else {
+    if !limited {
         return 0;
-    };
+    }
     // Every signature the node checked (a new message or a forged one;
     // duplicates are filtered before) costs on top.
-    let stats = node.stats();
-    let checks = stats.signatures_checked - checked;
-    checks * ctx.costs.signature_check
-        + if stats.drops_of(DropReason::Duplicate) > duplicates {
-            ctx.costs.duplicate
-        } else if stats.delivered > delivered {
-            ctx.costs.fresh
-        } else {
-            ctx.costs.control
+    received.signatures_checked * ctx.costs.signature_check
+        + match received.kind {
+            ReceivedKind::Duplicate => ctx.costs.duplicate,
+            ReceivedKind::Fresh => ctx.costs.fresh,
+            ReceivedKind::Other => ctx.costs.control,
         }
 }
 
