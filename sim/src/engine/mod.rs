@@ -28,6 +28,8 @@ mod chunk;
 pub mod cpu;
 mod inflight;
 mod links;
+mod progress;
+mod slots;
 mod sort;
 mod step;
 mod timer_wheel;
@@ -53,6 +55,9 @@ use crate::script::Observed;
 use chunk::{ChunkAgents, ChunkOutput, ChunkWork, WindowContext, run_chunk};
 use inflight::{Arena, InFlight, InFlightQueue, SortedSends};
 use links::LinkRules;
+pub use progress::{PhaseSeconds, Progress};
+use slots::cpu_slots;
+pub(crate) use slots::{AgentSlot, CpuSlot};
 use timer_wheel::TimerWheel;
 
 /// Agents per chunk: the unit of parallel work. Fixed, so that the split —
@@ -68,82 +73,6 @@ pub(crate) const NO_TIMEOUT: u64 = u64::MAX;
 /// smooth plot of the overlay's health over time; each costs one pass over
 /// the agents' active views.
 const OVERLAY_SAMPLES_MAX: u64 = 64;
-
-/// The engine's per-agent bookkeeping next to the node.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AgentSlot {
-    /// The node's next timeout, or [`NO_TIMEOUT`].
-    pub(crate) timeout: u64,
-    /// Datagrams this agent sent: the `seq` of its link decisions.
-    pub(crate) sent: u32,
-    /// Crashed: inputs are lost until it restarts.
-    pub(crate) crashed: bool,
-    /// Restarts so far (seeds the fresh state of a restart).
-    pub(crate) restarts: u32,
-    /// The uplink's Gilbert–Elliott state during a burst-loss fault.
-    pub(crate) bursting: bool,
-}
-
-/// The CPU of an agent with a finite one (kept apart from [`AgentSlot`]:
-/// runs without a CPU model hold none, a million agents 16 bytes less each).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CpuSlot {
-    /// CPU speed in cycles per second; 0 = infinitely fast.
-    pub(crate) cycles_per_s: u64,
-    /// Until when the agent's CPU is busy, virtual ns.
-    pub(crate) busy_until: u64,
-}
-
-/// Progress of a run, for progress bars.
-#[derive(Clone, Copy, Debug)]
-pub struct Progress {
-    /// Virtual time reached, nanoseconds.
-    pub now_ns: u64,
-    /// Virtual time limit, nanoseconds.
-    pub until_ns: u64,
-    /// Deliveries so far.
-    pub deliveries: u64,
-    /// Datagrams in flight.
-    pub in_flight: u64,
-}
-
-/// Wall-clock seconds the engine spent in each phase of its steps: what a
-/// profile of the engine itself looks like, for benchmarks. Measured with
-/// the host's clock, so it varies from run to run; it never reaches a
-/// result or the trace hash.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PhaseSeconds {
-    /// Taking a window's datagrams, timers and commands (serial).
-    pub take_inputs: f64,
-    /// Running the agents (parallel over chunks).
-    pub run_agents: f64,
-    /// Merging the chunks' outputs (grouping sends is parallel; filing
-    /// timers and metrics is serial).
-    pub merge: f64,
-}
-
-/// Per chunk, every agent's CPU (the last group naming an agent wins), or
-/// nothing without a CPU model.
-fn cpu_slots(spec: &SimSpec) -> Vec<Vec<CpuSlot>> {
-    let chunks = (spec.agents as usize).div_ceil(CHUNK_AGENTS);
-    let mut cpu: Vec<Vec<CpuSlot>> = (0..chunks).map(|_| Vec::new()).collect();
-    if spec.cpu.is_empty() {
-        return cpu;
-    }
-    for agent in 0..spec.agents {
-        let cycles_per_s = spec
-            .cpu
-            .iter()
-            .rev()
-            .find(|g| (g.first..g.end).contains(&agent))
-            .map_or(0, |g| g.cycles_per_s);
-        cpu[agent as usize / CHUNK_AGENTS].push(CpuSlot {
-            cycles_per_s,
-            busy_until: 0,
-        });
-    }
-    cpu
-}
 
 /// A fast-engine run.
 pub struct Engine {
