@@ -170,6 +170,16 @@ fn push_pull_reaches_every_node_of_a_200_node_group_over_partial_views() {
     assert_eq!(spread(&mut net, SPREAD_DEADLINE), 199);
 }
 
+/// Agent 0's node alone, driven by hand.
+fn lone_node(config: Config) -> colony_core::node::Node<u32> {
+    colony_core::node::Node::new(
+        AgentId::from_index(0),
+        0u32,
+        std::sync::Arc::new(config),
+        colony_core::rng::Rng::for_agent(1, 2, 0),
+    )
+}
+
 fn single_node(config: Config) -> Net {
     Net::new(2, config, 7)
 }
@@ -198,17 +208,9 @@ fn a_duplicate_is_suppressed_and_counted() {
 /// refused with its reason; the drops it reports are the counters' changes.
 #[test]
 fn the_node_reports_what_it_did_with_each_datagram() {
-    use colony_core::node::{Node, ReceivedKind};
-    use colony_core::rng::Rng;
-    use std::sync::Arc;
+    use colony_core::node::ReceivedKind;
 
-    let config = uniform(2, Strategy::Push { fanout: nz(1) });
-    let mut node = Node::new(
-        AgentId::from_index(0),
-        0u32,
-        Arc::new(config),
-        Rng::for_agent(1, 2, 0),
-    );
+    let mut node = lone_node(uniform(2, Strategy::Push { fanout: nz(1) }));
     let now = Time::from_ns(1_000_000_000);
     let bytes = datagram(9, 1, Priority::Normal, StandardChannel::Suggestions, now);
     let fresh = node.receive(now, 1, &bytes);
@@ -704,17 +706,9 @@ fn a_node_that_loses_half_its_neighbours_suspects_a_partition_and_recovers() {
 fn a_pull_reply_carries_at_most_two_messages_of_one_origin() {
     use colony_core::control::Control;
     use colony_core::header::CompactHeader;
-    use colony_core::node::{Input, Node};
-    use colony_core::rng::Rng;
-    use std::sync::Arc;
+    use colony_core::node::Input;
 
-    let config = uniform(2, Strategy::PushPull { fanout: nz(1) });
-    let mut node = Node::new(
-        AgentId::from_index(0),
-        0u32,
-        Arc::new(config),
-        Rng::for_agent(1, 2, 0),
-    );
+    let mut node = lone_node(uniform(2, Strategy::PushPull { fanout: nz(1) }));
     let now = Time::from_ns(1_000_000_000);
     let mut buf = Vec::new();
     // An honest message first, then six from a flooding origin.

@@ -22,7 +22,7 @@ const RESTART_CONTACTS: u64 = 4;
 
 /// Agent `agent`'s node at the start of a run, subscribed to its channels:
 /// the same on every host.
-pub(crate) fn new_node(
+fn new_node(
     seed: u64,
     config: &Arc<Config>,
     subscriptions: &[Subscription],
@@ -41,7 +41,7 @@ pub(crate) fn new_node(
 
 /// Subscribes agent `agent`'s node to the channels the run gives it. The
 /// scenario checked the table's bounds and hash collisions at load.
-pub(crate) fn subscribe(
+fn subscribe(
     node: &mut Node<u32>,
     subscriptions: &[Subscription],
     agent: u32,
@@ -54,7 +54,7 @@ pub(crate) fn subscribe(
 
 /// The key directory of a run with signatures: every agent's public key,
 /// derived from the seed.
-pub(crate) fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
+fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
     spec.signatures.then(|| {
         Arc::new(MemoKeys::new(spec.seed, u64::from(spec.agents))) as Arc<dyn KeyDirectory>
     })
@@ -62,7 +62,7 @@ pub(crate) fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
 
 /// Gives agent `agent`'s node its signing key and the directory, when the
 /// run uses signatures.
-pub(crate) fn secure(
+fn secure(
     node: &mut Node<u32>,
     seed: u64,
     keys: Option<&Arc<dyn KeyDirectory>>,
@@ -77,7 +77,7 @@ pub(crate) fn secure(
 /// Agent `agent` after its `restarts`-th restart with a fresh state, at
 /// `time`: a new node (its RNG from its own stream) that rejoins through
 /// [`RESTART_CONTACTS`] agents picked by a pure hash. The same on every host.
-pub(crate) fn restarted_node(
+fn restarted_node(
     seed: u64,
     config: &Arc<Config>,
     subscriptions: &[Subscription],
