@@ -202,6 +202,29 @@ impl FaultTimeline {
         })
     }
 
+    /// Whether a burst-loss fault on `source`'s uplink loses its `seq`-th
+    /// datagram, sent at `t`: one step of the fault's Gilbert–Elliott chain
+    /// from the uplink's state `bursting` (updated), on a draw keyed by
+    /// (seed, source, seq), so every host loses the same datagrams.
+    pub fn burst_lost(
+        &self,
+        seed: u64,
+        source: u32,
+        seq: u32,
+        t: u64,
+        bursting: &mut bool,
+    ) -> bool {
+        let Some(chain) = self.burst_loss(source, t) else {
+            return false;
+        };
+        let bits = mix64(
+            seed ^ mix64(crate::streams::BURST_LOSS ^ (u64::from(source) << 32) ^ u64::from(seq)),
+        );
+        let (bad, lost) = chain.step(*bursting, bits);
+        *bursting = bad;
+        lost
+    }
+
     /// Whether a datagram from `source` to `target` delivered at `t` crosses
     /// an active partition.
     pub fn cut(&self, source: u32, target: u32, t: u64) -> bool {

@@ -334,3 +334,26 @@ from = 5
     assert_eq!(first.coverage, 1.0, "{first:?}");
     assert_eq!(second.coverage, 1.0, "the new life's broadcast: {second:?}");
 }
+
+/// A burst-loss fault runs under turmoil as on the fast engine (the same
+/// Gilbert–Elliott link rule at the sending socket): datagrams from the
+/// bursting uplinks are lost while it lasts, none without it.
+#[test]
+fn turmoil_loses_datagrams_to_a_burst_loss_fault() {
+    let small = BASE
+        .replace("count = 400", "count = 20")
+        .replace("duration = \"20s\"", "duration = \"6s\"");
+    let lost = |text: &str| {
+        let spec = Scenario::parse("burst.toml", text.to_string())
+            .expect("a valid scenario")
+            .spec(3);
+        let outcome = hosts::turmoil::run(&spec, &mut |_| {}).expect("turmoil runs it");
+        outcome.report.totals.datagrams_lost
+    };
+    let burst = format!(
+        "{small}\n[[faults]]\nkind = \"burst-loss\"\nat = \"1s\"\nuntil = \"5s\"\n\
+         first = 0\ncount = 10\nenter = \"1/2\"\nexit = \"1/10\"\n"
+    );
+    assert_eq!(lost(&small), 0);
+    assert!(lost(&burst) > 0, "no datagram lost in the bursts");
+}

@@ -6,8 +6,6 @@
 //! its reason. A new fault or misbehaviour is a new rule, not a new branch
 //! in the agent step.
 
-use colony_core::rng::mix64;
-
 use super::AgentSlot;
 use super::chunk::{ChunkOutput, WindowContext};
 use super::cpu::QUEUE_DELAY_MAX_NS;
@@ -15,7 +13,6 @@ use super::inflight::InFlight;
 use crate::byzantine::{self, Link, Outgoing};
 use crate::network::Fate;
 use crate::plan::SimSpec;
-use crate::streams;
 
 /// A send-side rule, in the order they apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,15 +205,9 @@ impl SendRule {
                 })
             }
             SendRule::BurstLoss => {
-                let Some(chain) = ctx.faults.burst_loss(agent, now) else {
-                    return Verdict::Pass;
-                };
-                let bits = mix64(
-                    ctx.seed
-                        ^ mix64(streams::BURST_LOSS ^ (u64::from(agent) << 32) ^ u64::from(seq)),
-                );
-                let (bad, lost) = chain.step(slot.bursting, bits);
-                slot.bursting = bad;
+                let lost = ctx
+                    .faults
+                    .burst_lost(ctx.seed, agent, seq, now, &mut slot.bursting);
                 if lost { Verdict::Lose } else { Verdict::Pass }
             }
         }

@@ -9,7 +9,9 @@
 //! datagram at the sending socket ([`LossySocket`]), by the scenario's
 //! ratio and the fast engine's keyed draw, and counted as `datagrams_lost`
 //! (turmoil's own link failures drop datagrams without counting them, so
-//! its fail rate stays 0); partitions become turmoil partitions (one-way ones too); clogs hold the
+//! its fail rate stays 0), and so are burst-loss faults (the same
+//! Gilbert–Elliott chain and draws as the fast engine's link rule);
+//! partitions become turmoil partitions (one-way ones too); clogs hold the
 //! clogged agents' links (turmoil also holds what is already in flight on
 //! them, the fast engine only what is sent during the clog); crashes crash
 //! the host and restarts bounce it. turmoil's RNG is seeded with the
@@ -33,7 +35,7 @@ use super::{Outcome, Recording, RecordingSink, drive_agent, schedule_for, start_
 use crate::agent_set::AgentSet;
 use crate::driver::{Clock, DatagramSocket, DenseAddresses, Timed, Until};
 use crate::engine::Progress;
-use crate::faults::FaultKind;
+use crate::faults::{FaultKind, FaultTimeline};
 use crate::link_rng::{Stream, StreamKeys};
 use crate::metrics::RunFacts;
 use crate::network::Latency;
@@ -118,10 +120,8 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
             agents: spec.agents,
         });
     }
-    if spec.agents == 0 {
-        return Err(TurmoilError::Spec("a run needs at least one agent".into()));
-    }
-    spec.node.validate().map_err(TurmoilError::Spec)?;
+    spec.check()
+        .map_err(|e| TurmoilError::Spec(e.to_string()))?;
     if !spec.adversary.is_empty() {
         return Err(TurmoilError::Unsupported(
             "Byzantine agents: their wrappers run on the fast engine".into(),
@@ -129,9 +129,6 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
     }
     for fault in spec.faults.faults() {
         let refused = match fault.kind {
-            FaultKind::BurstLoss { .. } => Some(
-                "Gilbert–Elliott burst loss: turmoil's own link failures are its only loss model",
-            ),
             FaultKind::Latency { .. } => {
                 Some("a latency fault: turmoil sets one latency per link, not per datagram sent")
             }
@@ -170,14 +167,6 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
             }
         }
     }
-    for (index, b) in spec.workload.iter().enumerate() {
-        if b.origin >= spec.agents {
-            return Err(TurmoilError::Spec(format!(
-                "broadcast {index} names agent {}, which does not exist",
-                b.origin
-            )));
-        }
-    }
     Ok(())
 }
 
@@ -194,6 +183,12 @@ struct LossySocket {
     /// Datagrams lost so far, every agent's.
     lost: Rc<Cell<u64>>,
     sent: Cell<u32>,
+    /// The fault timeline (its burst-loss faults act here, as on the fast
+    /// engine: the same keyed draws lose the same datagrams).
+    faults: Rc<FaultTimeline>,
+    seed: u64,
+    /// The uplink's Gilbert–Elliott state during a burst-loss fault.
+    bursting: Cell<bool>,
 }
 
 impl DatagramSocket for LossySocket {
@@ -205,7 +200,13 @@ impl DatagramSocket for LossySocket {
             IpAddr::V6(ip) => u128::from(ip) as u32,
         };
         let bits = self.keys.draw(Stream::Loss, self.agent, target, seq);
-        if self.loss.get().hit(bits) {
+        let mut bursting = self.bursting.get();
+        let now_ns = turmoil::sim_elapsed().unwrap_or_default().as_nanos() as u64;
+        let burst_lost = self
+            .faults
+            .burst_lost(self.seed, self.agent, seq, now_ns, &mut bursting);
+        self.bursting.set(bursting);
+        if self.loss.get().hit(bits) || burst_lost {
             self.lost.set(self.lost.get() + 1);
             return Ok(bytes.len());
         }
@@ -244,11 +245,12 @@ fn timeline(spec: &SimSpec, schedule: &Schedule) -> Vec<(u64, Change)> {
                     one_way: *one_way,
                 },
             ),
-            FaultKind::BurstLoss { .. } | FaultKind::Latency { .. } => {
-                unreachable!("refused by check")
+            FaultKind::Latency { .. } => unreachable!("refused by check"),
+            // Crashes and churn's departures come from the schedule; burst
+            // loss acts at the sending socket.
+            FaultKind::Crash { .. } | FaultKind::Churn { .. } | FaultKind::BurstLoss { .. } => {
+                continue;
             }
-            // Crashes and churn's departures come from the schedule.
-            FaultKind::Crash { .. } | FaultKind::Churn { .. } => continue,
             FaultKind::Clog { agents } => (
                 Change::Hold {
                     side: agents.clone(),
@@ -377,12 +379,15 @@ impl World {
     /// bounce, without replaying what was due while it was down).
     fn spawn_hosts(&self, sim: &mut turmoil::Sim<'_>, spec: &SimSpec) {
         let keys = StreamKeys::new(spec.seed);
+        let faults = Rc::new(spec.faults.clone());
+        let seed = spec.seed;
         for agent in 0..spec.agents {
             let node = Rc::clone(&self.nodes[agent as usize]);
             let book = Rc::clone(&self.book);
             let recording = Rc::clone(&self.recording);
             let schedule = schedule_for(spec, &self.schedule, agent);
             let (loss, lost) = (Rc::clone(&self.loss), Rc::clone(&self.lost));
+            let faults = Rc::clone(&faults);
             sim.host(agent_name(agent), move || {
                 let host = Host {
                     agent,
@@ -393,6 +398,8 @@ impl World {
                     keys,
                     loss: Rc::clone(&loss),
                     lost: Rc::clone(&lost),
+                    faults: Rc::clone(&faults),
+                    seed,
                 };
                 host.run()
             });
@@ -453,6 +460,8 @@ struct Host {
     keys: StreamKeys,
     loss: Rc<Cell<Ratio>>,
     lost: Rc<Cell<u64>>,
+    faults: Rc<FaultTimeline>,
+    seed: u64,
 }
 
 impl Host {
@@ -464,6 +473,9 @@ impl Host {
             loss: self.loss,
             lost: self.lost,
             sent: Cell::new(0),
+            faults: self.faults,
+            seed: self.seed,
+            bursting: Cell::new(false),
         };
         // Every host's tokio clock starts when the host does; the core's
         // zero is the simulation's start.

@@ -41,12 +41,7 @@ fn new_node(
 
 /// Subscribes agent `agent`'s node to the channels the run gives it. The
 /// scenario checked the table's bounds and hash collisions at load.
-fn subscribe(
-    node: &mut Node<u32>,
-    subscriptions: &[Subscription],
-    agent: u32,
-    now: Time,
-) {
+fn subscribe(node: &mut Node<u32>, subscriptions: &[Subscription], agent: u32, now: Time) {
     for s in subscriptions.iter().filter(|s| s.agents.contains(agent)) {
         let _ = node.handle(now, Input::Command(Command::Subscribe(s.channel.clone())));
     }
@@ -62,12 +57,7 @@ fn key_directory(spec: &SimSpec) -> Option<Arc<dyn KeyDirectory>> {
 
 /// Gives agent `agent`'s node its signing key and the directory, when the
 /// run uses signatures.
-fn secure(
-    node: &mut Node<u32>,
-    seed: u64,
-    keys: Option<&Arc<dyn KeyDirectory>>,
-    agent: u32,
-) {
+fn secure(node: &mut Node<u32>, seed: u64, keys: Option<&Arc<dyn KeyDirectory>>, agent: u32) {
     if let Some(keys) = keys {
         let signer = SeededKeys::signing_key(seed, u64::from(agent));
         node.set_security(Some(signer), Some(Arc::clone(keys)));
