@@ -19,7 +19,7 @@ use crate::script::{Observed, observe};
 
 /// Kinds of input, in the order an agent handles inputs that share a time.
 const KIND_DATAGRAM: u64 = 0;
-pub(super) const KIND_COMMAND: u64 = 1;
+const KIND_COMMAND: u64 = 1;
 const KIND_TIMER: u64 = 2;
 const KIND_CPU_DROP: u64 = 3;
 const KIND_FAULT_DROP: u64 = 4;
