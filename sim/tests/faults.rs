@@ -357,3 +357,31 @@ fn turmoil_loses_datagrams_to_a_burst_loss_fault() {
     assert_eq!(lost(&small), 0);
     assert!(lost(&burst) > 0, "no datagram lost in the bursts");
 }
+
+/// Duplication runs under turmoil through the fast engine's network rule
+/// at the sending socket: with half the datagrams duplicated, agents
+/// receive more datagrams than were sent; without it, never more.
+#[test]
+fn turmoil_duplicates_datagrams_as_the_network_model_says() {
+    let small = BASE
+        .replace("count = 400", "count = 20")
+        .replace("duration = \"20s\"", "duration = \"6s\"");
+    let traffic = |text: &str| {
+        let spec = Scenario::parse("dup.toml", text.to_string())
+            .expect("a valid scenario")
+            .spec(3);
+        let totals = hosts::turmoil::run(&spec, &mut |_| {})
+            .expect("turmoil runs it")
+            .report
+            .totals;
+        (totals.datagrams_sent, totals.datagrams_delivered)
+    };
+    let (sent, received) = traffic(&small);
+    assert!(received <= sent, "{received} received of {sent} sent");
+    let doubled = small.replace("[network]\n", "[network]\nduplicate = \"1/2\"\n");
+    let (sent, received) = traffic(&doubled);
+    assert!(
+        received > sent * 5 / 4,
+        "{received} received of {sent} sent with half duplicated"
+    );
+}

@@ -5,12 +5,12 @@
 //! The scenario maps onto turmoil's own knobs: a constant or uniform
 //! latency becomes turmoil's `[min, max]` message latency (turmoil draws
 //! within it on an exponential curve, in whole milliseconds); constant
-//! region-to-region latencies become per-link latencies; loss is drawn per
-//! datagram at the sending socket ([`LossySocket`]), by the scenario's
-//! ratio and the fast engine's keyed draw, and counted as `datagrams_lost`
-//! (turmoil's own link failures drop datagrams without counting them, so
-//! its fail rate stays 0), and so are burst-loss faults (the same
-//! Gilbert–Elliott chain and draws as the fast engine's link rule);
+//! region-to-region latencies become per-link latencies; loss and
+//! duplication are drawn per datagram at the sending socket
+//! ([`LossySocket`]) by the fast engine's network rule and keyed draws, and
+//! losses counted as `datagrams_lost` (turmoil's own link failures drop
+//! datagrams without counting them, so its fail rate stays 0), and so are
+//! burst-loss faults (the same Gilbert–Elliott chain and draws);
 //! partitions become turmoil partitions (one-way ones too); clogs hold the
 //! clogged agents' links (turmoil also holds what is already in flight on
 //! them, the fast engine only what is sent during the clog); crashes crash
@@ -36,9 +36,9 @@ use crate::agent_set::AgentSet;
 use crate::driver::{Clock, DatagramSocket, DenseAddresses, Timed, Until};
 use crate::engine::Progress;
 use crate::faults::{FaultKind, FaultTimeline};
-use crate::link_rng::{Stream, StreamKeys};
+use crate::link_rng::StreamKeys;
 use crate::metrics::RunFacts;
-use crate::network::Latency;
+use crate::network::{Fate, Latency, NetworkModel};
 use crate::plan::bootstrap::Bootstrap;
 use crate::plan::{Due, Schedule, SimSpec};
 use crate::ratio::Ratio;
@@ -143,11 +143,6 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
             "a CPU model (agents.cpu): turmoil hosts have no simulated CPU".into(),
         ));
     }
-    if spec.network.duplicate.numerator > 0 {
-        return Err(TurmoilError::Unsupported(
-            "datagram duplication (network.duplicate)".into(),
-        ));
-    }
     latency_range(&spec.network.latency)?;
     if let Some(regions) = &spec.network.regions {
         for (from, row) in regions.latency.iter().enumerate() {
@@ -170,23 +165,29 @@ fn check(spec: &SimSpec) -> Result<(), TurmoilError> {
     Ok(())
 }
 
-/// A host's turmoil socket behind the scenario's loss: each datagram is
-/// lost with the current ratio, by a draw keyed on (seed, agent, target,
-/// the agent's send count), and counted. A lost datagram is "sent" (the
-/// driver cannot tell, as with a real network).
+/// What every agent's sending socket shares: the run's network model and
+/// fault timeline with their keyed draws (the fast engine's), the loss
+/// ratio now (a loss fault changes it), and the datagrams lost so far.
+struct Links {
+    network: NetworkModel,
+    faults: FaultTimeline,
+    keys: StreamKeys,
+    seed: u64,
+    loss: Cell<Ratio>,
+    lost: Cell<u64>,
+}
+
+/// A host's turmoil socket behind the scenario's network model: each
+/// datagram meets the fate the fast engine's network link rule gives it
+/// (lost, delivered, or duplicated, by draws keyed on seed, agent, target
+/// and the agent's send count; turmoil supplies the latency), then a
+/// burst-loss fault's chain. A lost datagram is "sent" (the driver cannot
+/// tell, as with a real network) and counted.
 struct LossySocket {
     inner: turmoil::net::UdpSocket,
     agent: u32,
-    keys: StreamKeys,
-    /// The loss ratio now (the network's, or a loss fault's while it runs).
-    loss: Rc<Cell<Ratio>>,
-    /// Datagrams lost so far, every agent's.
-    lost: Rc<Cell<u64>>,
+    links: Rc<Links>,
     sent: Cell<u32>,
-    /// The fault timeline (its burst-loss faults act here, as on the fast
-    /// engine: the same keyed draws lose the same datagrams).
-    faults: Rc<FaultTimeline>,
-    seed: u64,
     /// The uplink's Gilbert–Elliott state during a burst-loss fault.
     bursting: Cell<bool>,
 }
@@ -199,18 +200,29 @@ impl DatagramSocket for LossySocket {
             IpAddr::V4(ip) => u32::from(ip),
             IpAddr::V6(ip) => u128::from(ip) as u32,
         };
-        let bits = self.keys.draw(Stream::Loss, self.agent, target, seq);
+        let links = &self.links;
+        let fate =
+            links
+                .network
+                .fate_with_loss(&links.keys, self.agent, target, seq, links.loss.get());
         let mut bursting = self.bursting.get();
         let now_ns = turmoil::sim_elapsed().unwrap_or_default().as_nanos() as u64;
-        let burst_lost = self
-            .faults
-            .burst_lost(self.seed, self.agent, seq, now_ns, &mut bursting);
+        let burst_lost =
+            links
+                .faults
+                .burst_lost(links.seed, self.agent, seq, now_ns, &mut bursting);
         self.bursting.set(bursting);
-        if self.loss.get().hit(bits) || burst_lost {
-            self.lost.set(self.lost.get() + 1);
-            return Ok(bytes.len());
+        match fate {
+            Fate::Lost => {}
+            _ if burst_lost => {}
+            Fate::Delivered(_) => return self.inner.send_to(bytes, to).await,
+            Fate::Duplicated(..) => {
+                self.inner.send_to(bytes, to).await?;
+                return self.inner.send_to(bytes, to).await;
+            }
         }
-        self.inner.send_to(bytes, to).await
+        links.lost.set(links.lost.get() + 1);
+        Ok(bytes.len())
     }
 
     fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
@@ -308,9 +320,7 @@ struct World {
     recording: Rc<RefCell<Recording>>,
     book: Rc<DenseAddresses>,
     ips: Vec<IpAddr>,
-    /// The loss ratio now, and the datagrams lost so far.
-    loss: Rc<Cell<Ratio>>,
-    lost: Rc<Cell<u64>>,
+    links: Rc<Links>,
     bootstrap: Bootstrap,
     schedule: Schedule,
     crashed: Vec<bool>,
@@ -366,8 +376,14 @@ impl World {
             recording: Rc::new(RefCell::new(Recording::new(spec))),
             book: Rc::new(DenseAddresses::new(addrs)),
             ips,
-            loss: Rc::new(Cell::new(spec.network.loss)),
-            lost: Rc::new(Cell::new(0)),
+            links: Rc::new(Links {
+                network: spec.network.clone(),
+                faults: spec.faults.clone(),
+                keys: StreamKeys::new(spec.seed),
+                seed: spec.seed,
+                loss: Cell::new(spec.network.loss),
+                lost: Cell::new(0),
+            }),
             bootstrap,
             schedule: Schedule::new(spec),
             crashed: vec![false; spec.agents as usize],
@@ -378,16 +394,12 @@ impl World {
     /// Makes every agent a turmoil host running its driver (again after a
     /// bounce, without replaying what was due while it was down).
     fn spawn_hosts(&self, sim: &mut turmoil::Sim<'_>, spec: &SimSpec) {
-        let keys = StreamKeys::new(spec.seed);
-        let faults = Rc::new(spec.faults.clone());
-        let seed = spec.seed;
         for agent in 0..spec.agents {
             let node = Rc::clone(&self.nodes[agent as usize]);
             let book = Rc::clone(&self.book);
             let recording = Rc::clone(&self.recording);
             let schedule = schedule_for(spec, &self.schedule, agent);
-            let (loss, lost) = (Rc::clone(&self.loss), Rc::clone(&self.lost));
-            let faults = Rc::clone(&faults);
+            let links = Rc::clone(&self.links);
             sim.host(agent_name(agent), move || {
                 let host = Host {
                     agent,
@@ -395,11 +407,7 @@ impl World {
                     book: Rc::clone(&book),
                     recording: Rc::clone(&recording),
                     schedule: schedule.clone(),
-                    keys,
-                    loss: Rc::clone(&loss),
-                    lost: Rc::clone(&lost),
-                    faults: Rc::clone(&faults),
-                    seed,
+                    links: Rc::clone(&links),
                 };
                 host.run()
             });
@@ -433,7 +441,7 @@ impl World {
                     self.crashed[a as usize] = false;
                 }
             }
-            Change::Loss(ratio) => self.loss.set(ratio),
+            Change::Loss(ratio) => self.links.loss.set(ratio),
             Change::Hold { side, release } => {
                 for a in agents(&side) {
                     for b in (0..spec.agents).filter(|b| *b != a) {
@@ -457,11 +465,7 @@ struct Host {
     book: Rc<DenseAddresses>,
     recording: Rc<RefCell<Recording>>,
     schedule: Vec<Timed<u32>>,
-    keys: StreamKeys,
-    loss: Rc<Cell<Ratio>>,
-    lost: Rc<Cell<u64>>,
-    faults: Rc<FaultTimeline>,
-    seed: u64,
+    links: Rc<Links>,
 }
 
 impl Host {
@@ -469,12 +473,8 @@ impl Host {
         let socket = LossySocket {
             inner: turmoil::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, AGENT_PORT)).await?,
             agent: self.agent,
-            keys: self.keys,
-            loss: self.loss,
-            lost: self.lost,
+            links: self.links,
             sent: Cell::new(0),
-            faults: self.faults,
-            seed: self.seed,
             bursting: Cell::new(false),
         };
         // Every host's tokio clock starts when the host does; the core's
@@ -564,5 +564,5 @@ fn finish(
         crashed_at_end: world.crashed.iter().filter(|c| **c).count() as u64,
     };
     let nodes: Vec<&Node<u32>> = nodes.iter().collect();
-    Ok(recording.finish(spec, run, &nodes, world.lost.get(), &[]))
+    Ok(recording.finish(spec, run, &nodes, world.links.lost.get(), &[]))
 }
