@@ -1,6 +1,7 @@
-//! Scenario files: loading (TOML, every error with file, line and column),
-//! resolution into a [`SimSpec`] per seed, and the verdicts of `expect`.
-//! The format is documented in `scenarios/README.md`.
+//! Scenario files: parsed once (TOML, every error with file, line, column
+//! and key), resolved once into the [`SimSpec`] every seed runs (each
+//! section in the file named after it), and judged (`expect`, one table in
+//! `expect.rs`). The format is documented in `scenarios/README.md`.
 
 mod adversary;
 mod agents;
