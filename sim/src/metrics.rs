@@ -18,6 +18,7 @@ use colony_core::node::{CommandError, DROP_REASONS, DropReason, Handled, NodeSta
 
 use crate::agent_set::AgentSet;
 use crate::direct::{DirectMetrics, RequestEnd};
+use crate::faults::FaultTimeline;
 use crate::plan::SimSpec;
 use crate::script::Action;
 use colony_core::rng::mix64;
@@ -108,6 +109,8 @@ pub(crate) struct Metrics {
     /// Honest agents' drops by the sender's behaviour, then reason index.
     drops_by_sender: BTreeMap<&'static str, [u64; DROP_REASONS]>,
     direct: DirectMetrics,
+    /// The fault timeline, to count deliveries across an open cut.
+    faults: FaultTimeline,
 }
 
 /// Bits of per-message delivery sets the metrics may hold (128 MiB): one
@@ -215,6 +218,7 @@ impl Metrics {
             tampered: 0,
             drops_by_sender: BTreeMap::new(),
             direct: DirectMetrics::default(),
+            faults: spec.faults.clone(),
         }
     }
 
@@ -229,10 +233,6 @@ impl Metrics {
 
     pub(crate) fn id_of(&self, index: usize) -> Option<MessageId> {
         self.messages.get(index).and_then(|m| m.id)
-    }
-
-    pub(crate) fn delivered_across_cut(&mut self) {
-        self.across_cut += 1;
     }
 
     pub(crate) fn digests_emitted(&mut self, n: u64) {
@@ -261,6 +261,12 @@ impl Metrics {
 
     pub(crate) fn delivered(&mut self, d: &DeliveryRecord) {
         self.direct.delivered(&d.id, d.at);
+        if !self.faults.is_empty()
+            && let Some(origin) = crate::script::agent_index(&d.id.from)
+            && self.faults.cut(origin, d.agent, d.at)
+        {
+            self.across_cut += 1;
+        }
         if !self.byzantine.is_empty() && self.byzantine.contains(d.agent) {
             return;
         }

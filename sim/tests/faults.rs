@@ -335,21 +335,30 @@ from = 5
     assert_eq!(second.coverage, 1.0, "the new life's broadcast: {second:?}");
 }
 
+/// [`BASE`] cut to turmoil's size: 20 agents for 6 s.
+fn turmoil_sized() -> String {
+    BASE.replace("count = 400", "count = 20")
+        .replace("duration = \"20s\"", "duration = \"6s\"")
+}
+
+/// The totals of a turmoil run of `text`.
+fn turmoil_totals(text: &str) -> colony_reports::Totals {
+    let spec = Scenario::parse("turmoil.toml", text.to_string())
+        .expect("a valid scenario")
+        .spec(3);
+    hosts::turmoil::run(&spec, &mut |_| {})
+        .expect("turmoil runs it")
+        .report
+        .totals
+}
+
 /// A burst-loss fault runs under turmoil as on the fast engine (the same
 /// Gilbert–Elliott link rule at the sending socket): datagrams from the
 /// bursting uplinks are lost while it lasts, none without it.
 #[test]
 fn turmoil_loses_datagrams_to_a_burst_loss_fault() {
-    let small = BASE
-        .replace("count = 400", "count = 20")
-        .replace("duration = \"20s\"", "duration = \"6s\"");
-    let lost = |text: &str| {
-        let spec = Scenario::parse("burst.toml", text.to_string())
-            .expect("a valid scenario")
-            .spec(3);
-        let outcome = hosts::turmoil::run(&spec, &mut |_| {}).expect("turmoil runs it");
-        outcome.report.totals.datagrams_lost
-    };
+    let small = turmoil_sized();
+    let lost = |text: &str| turmoil_totals(text).datagrams_lost;
     let burst = format!(
         "{small}\n[[faults]]\nkind = \"burst-loss\"\nat = \"1s\"\nuntil = \"5s\"\n\
          first = 0\ncount = 10\nenter = \"1/2\"\nexit = \"1/10\"\n"
@@ -363,17 +372,9 @@ fn turmoil_loses_datagrams_to_a_burst_loss_fault() {
 /// receive more datagrams than were sent; without it, never more.
 #[test]
 fn turmoil_duplicates_datagrams_as_the_network_model_says() {
-    let small = BASE
-        .replace("count = 400", "count = 20")
-        .replace("duration = \"20s\"", "duration = \"6s\"");
+    let small = turmoil_sized();
     let traffic = |text: &str| {
-        let spec = Scenario::parse("dup.toml", text.to_string())
-            .expect("a valid scenario")
-            .spec(3);
-        let totals = hosts::turmoil::run(&spec, &mut |_| {})
-            .expect("turmoil runs it")
-            .report
-            .totals;
+        let totals = turmoil_totals(text);
         (totals.datagrams_sent, totals.datagrams_delivered)
     };
     let (sent, received) = traffic(&small);

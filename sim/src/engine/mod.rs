@@ -355,12 +355,6 @@ impl Engine {
             }
             for d in &out.deliveries {
                 self.metrics.delivered(d);
-                if !self.spec.faults.is_empty()
-                    && let Some(origin) = d.id.from.index().and_then(|i| u32::try_from(i).ok())
-                    && self.spec.faults.cut(origin, d.agent, d.at)
-                {
-                    self.metrics.delivered_across_cut();
-                }
             }
             for (sender, reason, count) in out.drops_by_sender {
                 self.metrics.dropped_from(sender, reason, count);

@@ -24,7 +24,6 @@ use crate::driver::{
     self, Clock, DatagramSocket, DenseAddresses, DriverStats, Report, Sink, Timed, Until,
 };
 use crate::engine::Engine;
-use crate::faults::FaultTimeline;
 use crate::metrics::{Metrics, RunFacts};
 use crate::plan::bootstrap::Bootstrap;
 use crate::plan::recorder::{Record, fold, record};
@@ -115,8 +114,6 @@ pub(crate) struct Recording {
     broadcast_ids: Vec<Option<MessageId>>,
     /// The scripted actions, by index (their tags name them).
     script: Vec<Action>,
-    /// The fault timeline, to count deliveries across an open cut.
-    faults: FaultTimeline,
 }
 
 impl Recording {
@@ -129,7 +126,6 @@ impl Recording {
             trace: mix64(spec.seed ^ u64::from(spec.agents)),
             broadcast_ids: vec![None; spec.workload.len()],
             script: spec.script.iter().map(|a| a.action.clone()).collect(),
-            faults: spec.faults.clone(),
         }
     }
 
@@ -175,11 +171,6 @@ impl Recording {
             Record::Delivery(delivery, term) => {
                 self.trace = fold(self.trace, term);
                 self.metrics.delivered(&delivery);
-                if let Some(origin) = agent_index(&delivery.id.from)
-                    && self.faults.cut(origin, agent, now)
-                {
-                    self.metrics.delivered_across_cut();
-                }
             }
             Record::Digest => self.metrics.digests_emitted(1),
             Record::RequestEnded(request, end) => {
